@@ -1,0 +1,105 @@
+import orjson
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
+
+from monitoring.api.auth import scope_required
+from monitoring.api.body import read_raw_body
+from monitoring.api.errors import BadRequest, Conflict
+from monitoring.models import ModelVersion, Prediction
+
+from ..loading import ArtifactRefused
+from ..models import ArtifactFormat, Explanation
+from ..reasons import reasons_for
+from ..services import NoArtifact, artifact_upload, explanation_for_prediction
+
+
+def _json(data: dict, status: int = 200) -> HttpResponse:
+    return HttpResponse(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
+                        content_type="application/json")
+
+
+def explanation_payload(*, explanation, prediction: Prediction) -> dict:
+    """The API shape of an explanation (contract fields first, then Vigil's additions)."""
+    return {
+        "base_value": explanation.base_value,
+        "output": explanation.output,
+        "explainer": explanation.explainer,
+        "contributions": explanation.contributions,
+        "link": explanation.link,
+        "probability": explanation.probability,
+        "base_probability": explanation.base_probability,
+        "additivity_error": explanation.additivity_error,
+        "reasons": reasons_for(explanation=explanation, version=prediction.version),
+        "request_id": prediction.request_id,
+        "model": prediction.model.slug,
+        "version": prediction.version.version,
+        "score": prediction.score,
+        "computed": explanation.created,
+    }
+
+
+class JsonOnly(DefaultContentNegotiation):
+    """Always JSON: ``?format=`` names the model file's format here, not a DRF renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ArtifactView(APIView):
+    permission_classes = [scope_required("admin")]
+    content_negotiation_class = JsonOnly
+    parser_classes: list = []  # the body is the raw model file, read below with a size limit
+
+    @extend_schema(
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("format", str, enum=list(ArtifactFormat.values),
+                                     description="Auto-detected when omitted; required for pickle/joblib.")],
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        summary="Upload the model file of a version (checked against its schema and logged scores).",
+    )
+    def put(self, request, slug: str, version: str):
+        model_version = get_object_or_404(ModelVersion.objects.select_related("model"), model__slug=slug,
+                                          version=version)
+        fmt = request.query_params.get("format") or None
+        if fmt is not None and fmt not in ArtifactFormat.values:
+            raise BadRequest(f"Unknown format '{fmt}'.",
+                             {"format": [f"Choose from {', '.join(ArtifactFormat.values)}."]})
+        data = read_raw_body(request, max_bytes=settings.VIGIL_MAX_ARTIFACT_BYTES)
+        try:
+            artifact, replaced = artifact_upload(version=model_version, data=data, fmt=fmt,
+                                                 uploaded_by=str(request.user))
+        except ArtifactRefused as exc:
+            raise BadRequest(str(exc), exc.errors or {"file": [str(exc)]}) from None
+        body = {"sha256": artifact.sha256, "format": artifact.format, "size": artifact.size,
+                "explainer": artifact.explainer, "link": artifact.link, "checks": artifact.checks,
+                "replaced": replaced}
+        return _json(body, status=200 if replaced else 201)
+
+
+class ExplanationView(APIView):
+    permission_classes = [scope_required("read")]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+                   summary="SHAP explanation of one prediction, computed on first request then stored.")
+    def get(self, request, slug: str, request_id: str):
+        # The common case (already explained) is one indexed join; compute only when missing.
+        stored = (
+            Explanation.objects.select_related("prediction__version__model", "prediction__model")
+            .filter(prediction__model__slug=slug, prediction__request_id=request_id)
+            .first()
+        )
+        if stored is not None:
+            return _json(explanation_payload(explanation=stored, prediction=stored.prediction))
+        prediction = get_object_or_404(
+            Prediction.objects.select_related("version__model", "model"), model__slug=slug, request_id=request_id
+        )
+        try:
+            explanation = explanation_for_prediction(prediction=prediction)
+        except NoArtifact as exc:
+            raise Conflict(str(exc)) from None
+        return _json(explanation_payload(explanation=explanation, prediction=prediction))

@@ -1,0 +1,154 @@
+"""Reading artifact bytes into a model object, safely, with a per-process cache by sha256.
+
+Only formats that cannot run code are loaded freely. skops is loaded with an explicit list
+of trusted types; pickle/joblib are opened only when an admin has trusted that exact sha256
+beforehand. Nothing here unpickles a file to find out what it is.
+"""
+
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from collections import OrderedDict
+from typing import Any
+
+from .models import ArtifactFormat, TrustedArtifactHash
+
+# Module prefixes of classes skops may instantiate; functions (which a FunctionTransformer
+# would call) and everything else are refused by name.
+SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
+PICKLE_FORMATS = (ArtifactFormat.PICKLE, ArtifactFormat.JOBLIB)
+_CACHE: OrderedDict[str, Any] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()  # threaded web workers share the cache
+
+
+class ArtifactRefused(Exception):
+    """The file cannot be accepted; ``str(exc)`` is the sentence for the user."""
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def detect_format(data: bytes) -> str:
+    """Guess the format from the first bytes; pickle is never guessed into being loaded."""
+    head = data[:64]
+    if head.startswith(b"tree\nversion=") or head.startswith(b"tree\r\nversion="):
+        return ArtifactFormat.LIGHTGBM
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "schema.json" in archive.namelist():
+                    return ArtifactFormat.SKOPS
+        except zipfile.BadZipFile:
+            pass
+        raise ArtifactRefused("The file is a zip archive but not a skops file (no schema.json).")
+    stripped = head.lstrip()
+    if stripped.startswith(b"{\""):
+        try:
+            if "learner" in json.loads(data):
+                return ArtifactFormat.XGBOOST_JSON
+        except (ValueError, UnicodeDecodeError):
+            pass
+        raise ArtifactRefused("The file is JSON but not an XGBoost model (no 'learner' key).")
+    if head.startswith(b"{"):
+        return ArtifactFormat.XGBOOST_UBJ
+    if head[:1] == b"\x80":
+        raise ArtifactRefused(
+            "The file looks like a pickle. Pickles run code when loaded: name the format "
+            "(?format=pickle or joblib) and have an admin trust its sha256 first.",
+            {"format": ["Pickle files are only accepted by explicit format and trusted sha256."]},
+        )
+    raise ArtifactRefused(
+        "Unrecognised model file: send LightGBM text, XGBoost JSON/UBJSON, a skops file, "
+        "or a trusted pickle/joblib with ?format=.",
+        {"format": ["Could not detect the format."]},
+    )
+
+
+def _trusted_skops_type(name: str) -> bool:
+    """A class (not a function) from scikit-learn, numpy or scipy.sparse; resolved without loading the file."""
+    import importlib
+
+    if not name.startswith(SKOPS_TRUSTED_PREFIXES):
+        return False
+    module, _, attr = name.rpartition(".")
+    try:
+        return isinstance(getattr(importlib.import_module(module), attr), type)
+    except (ImportError, AttributeError):
+        return False
+
+
+def _load_uncached(data: bytes, fmt: str, sha256: str) -> Any:
+    if fmt == ArtifactFormat.LIGHTGBM:
+        import lightgbm as lgb
+
+        try:
+            return lgb.Booster(model_str=data.decode())
+        except (UnicodeDecodeError, lgb.basic.LightGBMError) as exc:
+            raise ArtifactRefused(f"Not a valid LightGBM model text: {exc}") from None
+    if fmt in (ArtifactFormat.XGBOOST_JSON, ArtifactFormat.XGBOOST_UBJ):
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        try:
+            booster.load_model(bytearray(data))
+        except xgb.core.XGBoostError as exc:
+            raise ArtifactRefused(f"Not a valid XGBoost model: {str(exc).splitlines()[0]}") from None
+        return booster
+    if fmt == ArtifactFormat.SKOPS:
+        import skops.io as sio
+
+        try:
+            untrusted = sio.get_untrusted_types(data=data)
+        except Exception as exc:  # skops raises many types for a corrupt archive
+            raise ArtifactRefused(f"Not a valid skops file: {exc}") from None
+        refused = sorted(t for t in untrusted if not _trusted_skops_type(t))
+        if refused:
+            raise ArtifactRefused(
+                f"The skops file contains types that are not trusted: {', '.join(refused)}.",
+                {"file": [f"Untrusted type {t}" for t in refused]},
+            )
+        try:
+            return sio.loads(data, trusted=untrusted)
+        except Exception as exc:
+            raise ArtifactRefused(f"Could not load the skops file: {exc}") from None
+    if fmt in PICKLE_FORMATS:
+        # The only place that unpickles: after the exact sha256 was trusted by an admin.
+        if not TrustedArtifactHash.objects.filter(sha256=sha256).exists():
+            raise ArtifactRefused(
+                f"This {fmt} file (sha256 {sha256}) is not trusted. Unpickling runs arbitrary code, "
+                "so an admin must add its sha256 under Trusted artifact hashes before it can be uploaded.",
+                {"file": ["Untrusted pickle: not loaded."]},
+            )
+        try:
+            if fmt == ArtifactFormat.JOBLIB:
+                import joblib
+
+                return joblib.load(io.BytesIO(data))
+            import pickle
+
+            return pickle.loads(data)  # noqa: S301 - sha256 trusted by an admin above
+        except Exception as exc:
+            raise ArtifactRefused(f"Could not load the trusted {fmt} file: {exc}") from None
+    raise ArtifactRefused(f"Unknown format '{fmt}'.", {"format": [f"Choose from {', '.join(ArtifactFormat.values)}."]})
+
+
+def load_model_object(*, data: bytes, fmt: str, sha256: str) -> Any:
+    """The model object for these bytes; cached per process by sha256 (files never change)."""
+    with _CACHE_LOCK:
+        if sha256 in _CACHE:
+            _CACHE.move_to_end(sha256)
+            return _CACHE[sha256]
+    obj = _load_uncached(data, fmt, sha256)
+    with _CACHE_LOCK:
+        _CACHE[sha256] = obj
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return obj

@@ -1,0 +1,132 @@
+"""Registry (de)serialisation, and schema-only descriptions of the bulk ingestion bodies.
+
+Bulk rows are never validated by serializers (see monitoring.services.validation); the
+``*Row`` serializers below exist only so the OpenAPI schema describes them.
+"""
+
+from rest_framework import serializers
+
+from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Stage, Task
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    production_version = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MLModel
+        fields = ["slug", "name", "task", "description", "created", "production_version", "versions"]
+
+    def get_production_version(self, obj: MLModel) -> str | None:
+        production = [v for v in obj.versions.all() if v.stage == Stage.PRODUCTION]
+        production.sort(key=lambda v: (v.promoted is not None, v.promoted, v.created, v.pk), reverse=True)
+        return production[0].version if production else None
+
+    def get_versions(self, obj: MLModel) -> list[str]:
+        return [v.version for v in sorted(obj.versions.all(), key=lambda v: (v.created, v.pk), reverse=True)]
+
+
+class ModelCreateSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    task = serializers.ChoiceField(choices=Task.choices)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FeatureSpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["numeric", "categorical", "boolean"])
+    nullable = serializers.BooleanField(required=False, default=True)
+    min = serializers.FloatField(required=False)
+    max = serializers.FloatField(required=False)
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
+    display_name = serializers.CharField(required=False)
+    unit = serializers.CharField(required=False)
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    features = FeatureSpecSerializer(many=True)
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    reference_rows = serializers.SerializerMethodField(help_text="Rows in the reference sample.")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model", "version", "stage", "features", "threshold", "classes", "metadata", "created",
+                  "promoted", "reference_rows"]
+
+    def get_reference_rows(self, obj: ModelVersion) -> int:
+        count = getattr(obj, "reference_row_count", None)
+        return obj.reference_rows.count() if count is None else count
+
+
+class VersionCreateSerializer(serializers.Serializer):
+    # Feature entries are checked by services.registry.feature_schema_clean (it names the entry).
+    version = serializers.CharField(max_length=100)
+    stage = serializers.ChoiceField(choices=Stage.choices, default=Stage.CANDIDATE)
+    features = serializers.JSONField()
+    threshold = serializers.FloatField(required=False, allow_null=True, default=None)
+    classes = serializers.JSONField(required=False, default=None)
+    metadata = serializers.DictField(required=False, default=dict)
+
+
+class VersionUpdateSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    threshold = serializers.FloatField(required=False, allow_null=True)
+    metadata = serializers.DictField(required=False)
+
+
+class PredictionRow(serializers.Serializer):
+    request_id = serializers.CharField(help_text="Unique per model; a repeat is a duplicate.")
+    version = serializers.CharField(required=False, help_text="Default: the current production version.")
+    timestamp = serializers.DateTimeField(help_text="ISO 8601; naive means UTC; at most 1 day ahead.")
+    features = serializers.DictField(help_text="Feature name -> value, typed by the version's schema.")
+    score = serializers.FloatField(help_text="Binary: probability of the positive class; else the value.")
+    prediction = serializers.JSONField(required=False)
+    entity_id = serializers.CharField(required=False)
+    item_id = serializers.CharField(required=False)
+    segment = serializers.CharField(required=False)
+
+
+class RejectedRow(serializers.Serializer):
+    index = serializers.IntegerField()
+    request_id = serializers.CharField(allow_null=True)
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class PredictionsResult(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = RejectedRow(many=True)
+    quality = serializers.DictField(
+        help_text='Soft problems in the stored rows, e.g. {"income": {"nulls": 3, "out_of_range": 1}, '
+        '"region": {"unseen": {"west": 2}}, "extra_key": {"unknown": 5}}.'
+    )
+
+
+class LabelRow(serializers.Serializer):
+    request_id = serializers.CharField()
+    label = serializers.JSONField(help_text="Binary: 0/1/true/false; multiclass: a class; else a number.")
+    timestamp = serializers.DateTimeField(required=False, help_text="Default: when received.")
+
+
+class LabelsResult(serializers.Serializer):
+    matched = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    rejected = RejectedRow(many=True)
+
+
+class ReferenceRowIn(serializers.Serializer):
+    features = serializers.DictField()
+    score = serializers.FloatField(required=False, allow_null=True)
+    label = serializers.JSONField(required=False, allow_null=True)
+
+
+class ReferenceResult(serializers.Serializer):
+    stored = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ErrorBody(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField()

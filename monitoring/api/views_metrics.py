@@ -1,0 +1,175 @@
+"""Monitoring reads: drift and performance for any range, time series of stored results.
+
+Answers come from sketches and analysis results only, never from raw prediction rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring.api.auth import scope_required
+from monitoring.api.errors import BadRequest, Conflict
+from monitoring.models import MLModel
+from monitoring.selectors.metrics import sketch_range_get, version_for
+from monitoring.selectors.timeseries import METRICS, timeseries_get
+from monitoring.services.analysis import clean
+from monitoring.services.evaluate import drift_report, quality_report
+from monitoring.services.perf_report import performance_report
+from monitoring.services.profile import profile_load
+
+DEFAULT_RANGE = timedelta(days=7)
+
+RANGE_PARAMS = [
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO date/datetime, UTC if no offset (default: end - 7 days)"),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO date/datetime, exclusive (default: now)"),
+    OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: the production version)"),
+]
+SEGMENT = OpenApiParameter("segment", OpenApiTypes.STR, description="restrict to one segment")
+ERRORS = {
+    400: OpenApiResponse(description="bad parameter (named in errors)"),
+    401: OpenApiResponse(description="missing or unknown token"),
+    403: OpenApiResponse(description="token lacks the read scope"),
+    404: OpenApiResponse(description="unknown model or version"),
+    409: OpenApiResponse(description="the version has no reference data yet"),
+}
+
+
+def _when(request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    value = parse_datetime(raw.replace(" ", "+"))
+    if value is None:
+        try:
+            day = parse_date(raw)
+        except ValueError:
+            day = None
+        if day is not None:
+            value = datetime(day.year, day.month, day.day)
+    if value is None:
+        raise BadRequest(f"Invalid input: {name}: not an ISO 8601 date or datetime.", {name: ["Not an ISO 8601 date or datetime."]})
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_range(request) -> tuple[datetime, datetime]:
+    start, end = _when(request, "start"), _when(request, "end")
+    end = end or (start + DEFAULT_RANGE if start else timezone.now())
+    start = start or end - DEFAULT_RANGE
+    if start >= end:
+        raise BadRequest("Invalid input: start: must be before end.", {"start": ["Must be before end."]})
+    return start, end
+
+
+def resolve_version(request, slug: str):
+    model = get_object_or_404(MLModel, slug=slug)
+    name = request.query_params.get("version")
+    version = version_for(model=model, version=name)
+    if version is None:
+        raise NotFound(f"Model '{slug}' has no version '{name}'." if name else f"Model '{slug}' has no version yet.")
+    return version
+
+
+class MetricsView(APIView):
+    permission_classes = [scope_required("read")]
+
+    def range_of(self, request, slug: str):
+        """The version asked for, its reference profile (409 without one) and the merged sketch of the range."""
+        start, end = parse_range(request)
+        version = resolve_version(request, slug)
+        profile = profile_load(version=version)
+        if profile is None:
+            raise Conflict(f"Version '{version.version}' has no reference data yet: upload it to compare against.")
+        segment = request.query_params.get("segment", "")
+        return version, profile, sketch_range_get(version=version, start=start, end=end, segment=segment)
+
+
+class DriftView(MetricsView):
+    @extend_schema(
+        parameters=[*RANGE_PARAMS, SEGMENT],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="Drift of a range against the reference",
+        description=(
+            "Merges the hourly/daily sketches of [start, end) (widened to whole UTC hours) and compares "
+            "them with the version's reference profile: per feature PSI, JS distance, KS statistic and "
+            "p-value or chi-squared p-value, Wasserstein distance (reference sd units) and the verdict; "
+            "the same for the score; label shift and data quality. The multivariate score is per "
+            "window: see the timeseries endpoint (metric=multivariate)."
+        ),
+    )
+    def get(self, request, slug: str):
+        version, profile, rng = self.range_of(request, slug)
+        report = drift_report(profile=profile, sketch=rng.sketch, model_settings=version.model.settings)
+        body = {
+            "window": {"start": rng.start, "end": rng.end, "rows": int(rng.sketch.count("rows"))},
+            "version": version.version,
+            "complete": rng.binned,
+            **report,
+            "quality": quality_report(profile_layout=profile.layout, sketch=rng.sketch),
+        }
+        return Response(clean(body))
+
+
+class PerformanceView(MetricsView):
+    @extend_schema(
+        parameters=[*RANGE_PARAMS, SEGMENT],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="Performance of a range (realised where labelled, estimated for binary models)",
+        description=(
+            "rows, labelled, label_coverage, metrics (binary: accuracy, precision, recall, f1, fpr, fnr, "
+            "roc_auc, log_loss, brier; multiclass: accuracy, macro_f1, weighted_f1; regression: mae, rmse, "
+            "mape, r2), confusion_matrix, and for binary models `estimated`: the label-free (CBPE) "
+            "estimate of accuracy, precision, recall, f1 and roc_auc over all rows of the range."
+        ),
+    )
+    def get(self, request, slug: str):
+        version, profile, rng = self.range_of(request, slug)
+        report = performance_report(layout=profile.layout, sketch=rng.sketch, calibrator=profile.spec.get("calibrator"))
+        body = {"window": {"start": rng.start, "end": rng.end}, "version": version.version, **report}
+        return Response(clean(body))
+
+
+class TimeseriesView(MetricsView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("metric", OpenApiTypes.STR, required=True, enum=sorted(METRICS)),
+            OpenApiParameter("granularity", OpenApiTypes.STR, enum=["hour", "day"], description="default day"),
+            OpenApiParameter("feature", OpenApiTypes.STR, description="feature name (drift and quality metrics)"),
+            *RANGE_PARAMS,
+        ],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        summary="Time series of one metric from the stored window analyses",
+        description='`{"metric", "granularity", "feature", "points": [{"t": ISO, "value": float|null, ...}]}`.',
+    )
+    def get(self, request, slug: str):
+        start, end = parse_range(request)
+        metric = request.query_params.get("metric", "")
+        if metric not in METRICS:
+            raise BadRequest(
+                f"Invalid input: metric: unknown metric {metric!r}.", {"metric": [f"One of: {', '.join(sorted(METRICS))}."]}
+            )
+        granularity = request.query_params.get("granularity", "day")
+        if granularity not in ("hour", "day"):
+            raise BadRequest("Invalid input: granularity: use hour or day.", {"granularity": ["Use hour or day."]})
+        feature = request.query_params.get("feature") or None
+        version = resolve_version(request, slug)
+        if METRICS[metric].needs_feature:
+            names = [*version.feature_names, "score"]
+            if feature not in names:
+                raise BadRequest(
+                    f"Invalid input: feature: metric {metric!r} needs one of the version's features.",
+                    {"feature": [f"One of: {', '.join(names)}."]},
+                )
+        points = timeseries_get(
+            version=version, metric=metric, granularity=granularity, start=start, end=end, feature=feature
+        )
+        body = {"metric": metric, "granularity": granularity, "feature": feature, "version": version.version, "points": points}
+        return Response(clean(body))

@@ -1,0 +1,123 @@
+"""``manage.py seed_demo --url http://127.0.0.1:8000``: the demo models and 30 days of traffic.
+
+Everything goes through the Python client over HTTP against the running app, as a real
+serving system would send it. Users and the seed's own API token are made directly.
+Idempotent: a model that already has predictions is left alone.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from client import VigilClient, VigilError
+from monitoring import roles
+from monitoring.models import ApiToken, Prediction
+from monitoring.services.tokens import api_token_create
+
+TOKEN_NAME = "demo-seed"
+# (username, password, group, superuser): local demo logins, printed by `make run`.
+DEMO_USERS = (
+    ("admin", "vigil-admin", roles.ADMINS, True),
+    ("scientist", "vigil-scientist", roles.DATA_SCIENTISTS, False),
+    ("agent", "vigil-agent", roles.SUPPORT_AGENTS, False),
+)
+
+
+class Command(BaseCommand):
+    help = "Seed the demo scenario (three models, 30 days of predictions and labels) through the API."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default=settings.SITE_URL, help="base URL of the running Vigil")
+        parser.add_argument("--scale", type=float, default=1.0, help="traffic multiplier (1.0: ~2,000 loans/day)")
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--no-metrics", action="store_true", help="skip compute_metrics and compute_importance at the end")
+
+    def handle(self, *args, url: str, scale: float, days: int, no_metrics: bool, **options):
+        from monitoring.demo import build_scenario
+
+        users_create()
+        client = VigilClient(url, token_create(), timeout=300)
+        pending_slugs = [slug for slug in ("loan-default", "delivery-time", "product-recs")
+                         if not Prediction.objects.filter(model__slug=slug).exists()]  # fmt: skip
+        if not pending_slugs:
+            self.stdout.write("Demo already seeded: every demo model has predictions.")
+            return
+        started = time.monotonic()
+        try:
+            scenario = build_scenario(scale=scale, days=days)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Simulated {days} days at scale {scale} in {time.monotonic() - started:.1f}s")
+        for demo in scenario:
+            if demo.slug not in pending_slugs:
+                self.stdout.write(f"{demo.slug}: already has predictions, left alone")
+                continue
+            try:
+                self.send(client, demo)
+            except VigilError as exc:
+                raise CommandError(f"{demo.slug}: {exc} {exc.body if exc.body else ''}") from exc
+        if not no_metrics and "compute_metrics" in get_commands():
+            call_command("compute_metrics", all_models=True)
+        if not no_metrics and "compute_importance" in get_commands():
+            # The hourly beat task would get there too, but the demo should show trends at once.
+            for slug in pending_slugs:
+                call_command("compute_importance", model=slug)
+        self.stdout.write(self.style.SUCCESS(f"Demo seeded in {time.monotonic() - started:.1f}s"))
+
+    def send(self, client: VigilClient, demo) -> None:
+        tolerate_existing(lambda: client.create_model(demo.slug, demo.name, demo.task, demo.description))
+        tolerate_existing(
+            lambda: client.create_version(
+                demo.slug, demo.version, demo.features, stage="production", threshold=demo.threshold,
+                classes=demo.classes, metadata=demo.metadata,
+            )
+        )  # fmt: skip
+        client.send_reference(demo.slug, demo.version, demo.reference)
+        if demo.artifact is not None:
+            client.upload_artifact(demo.slug, demo.version, demo.artifact, format=demo.artifact_format)
+        sent = client.send_predictions(demo.slug, demo.predictions)
+        labels = client.send_labels(demo.slug, demo.labels)
+        for what, result in (("predictions", sent), ("labels", labels)):
+            if result["rejected"]:
+                raise CommandError(f"{demo.slug}: {len(result['rejected'])} {what} rejected, "
+                                   f"first: {result['rejected'][:3]}")  # fmt: skip
+        self.stdout.write(
+            f"{demo.slug}: {sent['accepted']:,} predictions ({sent['duplicates']:,} duplicates), "
+            f"{labels['matched']:,} labels matched, {labels['pending']:,} pending, "
+            f"{len(demo.reference):,} reference rows"
+        )
+
+
+def tolerate_existing(call) -> None:
+    """Run a create call; a 409 means an earlier (interrupted) seed made it already."""
+    try:
+        call()
+    except VigilError as exc:
+        if exc.status != 409:
+            raise
+
+
+@transaction.atomic
+def users_create() -> None:
+    """The demo logins, each in its role's group; existing users keep their password."""
+    User = get_user_model()
+    for username, password, group_name, superuser in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_user(username=username, password=password, email=f"{username}@example.com")
+            user.is_superuser = user.is_staff = superuser
+            user.save(update_fields=["is_superuser", "is_staff"])
+        group, _ = Group.objects.get_or_create(name=group_name)
+        user.groups.add(group)
+
+
+def token_create() -> str:
+    """A fresh key for the seed: only hashes are stored, so an old key cannot be recovered."""
+    ApiToken.objects.filter(name=TOKEN_NAME).delete()
+    _, key = api_token_create(name=TOKEN_NAME, scopes=["admin", "ingest", "read"])
+    return key

@@ -1,0 +1,19 @@
+from .data import Label, Prediction, ReferenceRow
+from .registry import MLModel, ModelVersion
+from .results import AnalysisResult
+from .sketches import Granularity, ReferenceProfile, SketchPartial, WindowSketch
+from .tokens import ApiToken
+
+__all__ = [
+    "AnalysisResult",
+    "ApiToken",
+    "Granularity",
+    "Label",
+    "MLModel",
+    "ModelVersion",
+    "Prediction",
+    "ReferenceProfile",
+    "ReferenceRow",
+    "SketchPartial",
+    "WindowSketch",
+]

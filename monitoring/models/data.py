@@ -1,0 +1,72 @@
+from django.db import models
+
+from .registry import MLModel, ModelVersion
+
+
+class Prediction(models.Model):
+    """One logged decision. Written in bulk by monitoring.services.ingest, never row by row.
+
+    Layout and its scaling path are described in docs/architecture.md.
+    """
+
+    # No database-level foreign keys: their deferred checks cost two index probes per row at
+    # commit (+50% on bulk writes, see docs/architecture.md). Ingestion resolves model and
+    # version per batch, and Django still cascades deletes.
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    request_id = models.CharField(max_length=200)
+    timestamp = models.DateTimeField()
+    features = models.JSONField()
+    score = models.FloatField()
+    prediction = models.JSONField(null=True)
+    entity_id = models.CharField(max_length=200, null=True)
+    item_id = models.CharField(max_length=200, null=True)
+    segment = models.CharField(max_length=100, null=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "monitoring_prediction"
+        constraints = [
+            models.UniqueConstraint(fields=["model", "request_id"], name="uniq_prediction_request")
+        ]
+        indexes = [
+            models.Index(fields=["version", "timestamp"], name="pred_version_ts"),
+            models.Index(
+                fields=["model", "entity_id"],
+                name="pred_model_entity",
+                condition=models.Q(entity_id__isnull=False),
+            ),
+            models.Index(
+                fields=["model", "item_id"],
+                name="pred_model_item",
+                condition=models.Q(item_id__isnull=False),
+            ),
+        ]
+
+
+class Label(models.Model):
+    """The true outcome of a prediction, matched by request_id; may arrive before it."""
+
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, db_index=False)
+    request_id = models.CharField(max_length=200)
+    value = models.JSONField()
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+    # Set when a support agent corrected the decision, so monitoring can count it apart.
+    human_corrected = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "monitoring_label"
+        constraints = [models.UniqueConstraint(fields=["model", "request_id"], name="uniq_label_request")]
+
+
+class ReferenceRow(models.Model):
+    """One row of a version's training (reference) sample."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="reference_rows")
+    features = models.JSONField()
+    score = models.FloatField(null=True)
+    label = models.JSONField(null=True)
+
+    class Meta:
+        db_table = "monitoring_reference_row"

@@ -1,0 +1,66 @@
+from django.db import models
+
+
+class Task(models.TextChoices):
+    BINARY = "binary_classification", "Binary classification"
+    MULTICLASS = "multiclass_classification", "Multiclass classification"
+    REGRESSION = "regression", "Regression"
+    RANKING = "ranking", "Ranking"
+
+
+class Stage(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate"
+    SHADOW = "shadow", "Shadow"
+    CANARY = "canary", "Canary"
+    PRODUCTION = "production", "Production"
+    ARCHIVED = "archived", "Archived"
+
+
+class MLModel(models.Model):
+    """A model as the business knows it (e.g. "loan-default"); versions hang below it."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    task = models.CharField(max_length=32, choices=Task.choices)
+    description = models.TextField(blank=True)
+    # Per-model monitoring settings (drift thresholds, alert rules); defaults live in code.
+    settings = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_model"
+        ordering = ["slug"]
+        verbose_name = "model"
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ModelVersion(models.Model):
+    """One trained version of a model, with the feature schema its predictions follow.
+
+    ``features`` is a list of ``{"name", "type": numeric|categorical|boolean, "nullable",
+    "min", "max", "categories", "display_name", "unit"}`` in the model's input order.
+    """
+
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=100)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CANDIDATE)
+    features = models.JSONField(default=list)
+    threshold = models.FloatField(null=True, blank=True)
+    classes = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    promoted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "monitoring_model_version"
+        constraints = [models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")]
+        ordering = ["model_id", "-created"]
+
+    def __str__(self) -> str:
+        return f"{self.model.slug}@{self.version}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f["name"] for f in self.features]

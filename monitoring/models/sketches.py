@@ -1,0 +1,70 @@
+from django.db import models
+
+from .registry import ModelVersion
+
+
+class Granularity(models.TextChoices):
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+    WEEK = "week", "Week"  # Monday-aligned rollups, so long ranges read few rows (not analysed)
+
+
+class ReferenceProfile(models.Model):
+    """What a version's reference data looks like, binned once so windows never rescan it.
+
+    ``spec`` holds the small parts (feature kinds, categories, calibration); ``data`` is a
+    packed blob (monitoring.sketch_codec) with bin edges, reference counts and a row sample.
+    """
+
+    version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="reference_profile")
+    spec = models.JSONField()
+    data = models.BinaryField()
+    rows = models.IntegerField()
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "monitoring_reference_profile"
+
+
+class SketchPartial(models.Model):
+    """One ingest transaction's contribution to one (version, hour, segment), append-only.
+
+    Appending (never updating) keeps concurrent ingests free of hot-row locks; the
+    compaction task claims partials with DELETE ... RETURNING and merges them into
+    WindowSketch. ``binned`` is False when folded before the reference profile existed.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)
+    hour = models.DateTimeField()
+    segment = models.CharField(max_length=100, default="", blank=True)
+    binned = models.BooleanField(default=True)
+    data = models.BinaryField()
+    sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_sketch_partial"
+        indexes = [models.Index(fields=["version", "hour"], name="partial_version_hour")]
+
+
+class WindowSketch(models.Model):
+    """Compacted sketch of one version's hour or day (``segment`` "" is all rows)."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    window_start = models.DateTimeField()
+    segment = models.CharField(max_length=100, default="", blank=True)
+    binned = models.BooleanField(default=True)
+    data = models.BinaryField()
+    sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
+    # Bumped by every compaction that changed the window: analyses redo windows whose
+    # sketch changed after their result was computed.
+    changed = models.DateTimeField()
+
+    class Meta:
+        db_table = "monitoring_window_sketch"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "granularity", "window_start", "segment"], name="uniq_window_sketch"
+            )
+        ]

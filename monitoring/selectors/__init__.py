@@ -1,0 +1,1 @@
+"""Reads: registry (models, versions, predictions) and metrics (sketches, results)."""

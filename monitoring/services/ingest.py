@@ -1,0 +1,265 @@
+"""Bulk ingestion of predictions: validate column-wise, COPY, insert new rows once, fold sketches."""
+
+import io
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+import psycopg2.errors
+from django.conf import settings
+from django.db import connection, transaction
+
+from monitoring.batch import PredictionBatch
+from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Task
+from monitoring.selectors.registry import version_production, versions_by_label
+from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
+
+from .validation import (
+    FeatureColumns,
+    RowErrors,
+    check_feature_dicts,
+    check_features,
+    check_id,
+    check_number,
+    check_rows_are_objects,
+    check_timestamps,
+    quality_add,
+)
+
+# Escapes for PostgreSQL's COPY text format.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+HOUR_NS = 3_600_000_000_000
+
+# The staging table lives as long as the connection; rows vanish at each commit. Created
+# once per connection rather than per batch, so ingestion does not churn the catalog.
+CREATE_TMP = """
+CREATE TEMP TABLE IF NOT EXISTS vigil_prediction_in (
+    request_id text, version_id bigint, "timestamp" timestamptz, features jsonb,
+    score double precision, prediction jsonb, entity_id text, item_id text, segment text
+) ON COMMIT DELETE ROWS
+"""
+COPY_DIRECT = """
+COPY monitoring_prediction (request_id, version_id, "timestamp", features, score, prediction, entity_id,
+                            item_id, segment, model_id, received_at) FROM STDIN
+"""
+SELECT_EXISTING = "SELECT request_id FROM monitoring_prediction WHERE model_id = %s AND request_id = ANY(%s)"
+# ORDER BY request_id: concurrent batches take the unique-index locks in the same order,
+# so two overlapping batches wait for each other instead of deadlocking.
+INSERT_NEW = """
+INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score,
+                                   prediction, entity_id, item_id, segment, received_at)
+SELECT %s, version_id, request_id, "timestamp", features, score, prediction, entity_id, item_id,
+       segment, %s
+FROM vigil_prediction_in ORDER BY request_id
+ON CONFLICT (model_id, request_id) DO NOTHING
+RETURNING request_id
+"""
+
+
+@dataclass
+class VersionRows:
+    """The valid, first-in-batch rows of one version (positions into the request)."""
+
+    version: ModelVersion
+    index: np.ndarray
+    columns: FeatureColumns
+
+
+def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
+    """Store a batch of prediction rows (the API's JSON shape) for ``model``.
+
+    Returns ``{"accepted": int, "duplicates": int, "rejected": [{"index", "request_id",
+    "errors"}], "quality": {feature: {"nulls"|"out_of_range": int, "unseen": {value: int}}
+    or {"unknown": int} for keys not in the schema}}``. Quality counts cover stored rows only.
+    A request_id already stored for the model (or repeated in the batch) is a duplicate.
+    """
+    now_ns = time.time_ns()
+    n = len(rows)
+    errors = RowErrors(n)
+    rows = check_rows_are_objects(rows, errors)
+    request_ids = check_id([r.get("request_id") for r in rows], "request_id", errors, required=True)
+    versions = _resolve_versions(model, [r.get("version") for r in rows], errors)
+    timestamps = check_timestamps([r.get("timestamp") for r in rows], errors, now_ns=now_ns,
+                                  max_future_s=settings.VIGIL_MAX_FUTURE_SECONDS)
+    scores = check_number([r.get("score") for r in rows], "score", errors, required=True)
+    if model.task == Task.BINARY:
+        with np.errstate(invalid="ignore"):
+            errors.flag((scores < 0) | (scores > 1), "score: must be between 0 and 1 for a binary model")
+    ids = {name: check_id([r.get(name) for r in rows], name, errors, required=False)
+           for name in ("entity_id", "item_id", "segment")}
+    feats = check_feature_dicts([r.get("features") for r in rows], errors)
+    predictions = [r.get("prediction") for r in rows]
+    encoded = _encode_json(feats, predictions, errors)
+
+    groups = []
+    for version in {id(v): v for v in versions if v is not None}.values():
+        # Every row of the version is checked (even one already rejected), so reasons are complete.
+        candidates = np.flatnonzero(np.fromiter((v is version for v in versions), dtype=bool, count=n))
+        columns = check_features(version.features, [feats[i] for i in candidates], errors, candidates)
+        groups.append((version, candidates, columns))
+    ok = errors.ok_mask()
+    first = _first_occurrences(request_ids, ok)
+    rejected = [
+        {"index": i, "request_id": request_ids[i], "errors": reasons}
+        for i, reasons in sorted(errors.by_row.items())
+    ]
+    if not ok.any():
+        return {"accepted": 0, "duplicates": 0, "rejected": rejected, "quality": {}}
+
+    received_ns = time.time_ns()
+    with transaction.atomic():
+        new_ids = _store(model, first, request_ids, versions, timestamps, encoded, scores, ids, received_ns)
+        quality: dict = {}
+        accepted = 0
+        for version, candidates, columns in groups:
+            keep = first[candidates]
+            stored = keep & np.fromiter((request_ids[i] in new_ids for i in candidates), dtype=bool,
+                                        count=len(candidates))
+            accepted += int(stored.sum())
+            duplicate = ok[candidates] & ~stored
+            if duplicate.any():
+                hours, counts = np.unique(timestamps[candidates[duplicate]] // HOUR_NS, return_counts=True)
+                sketch_count_duplicates(version=version, hour_counts=dict(zip(hours.tolist(), counts.tolist(),
+                                                                               strict=True)))
+            if not stored.any():
+                continue
+            quality_add(quality, columns, stored)
+            index = candidates[stored]
+            sketch_fold_predictions(version=version, batch=PredictionBatch(
+                request_ids=np.array([request_ids[i] for i in index], dtype=object),
+                timestamps=timestamps[index],
+                scores=scores[index],
+                features={name: values[stored] for name, values in columns.arrays.items()},
+                segments=np.array([ids["segment"][i] for i in index], dtype=object),
+                predictions=[predictions[i] for i in index],
+                entity_ids=np.array([ids["entity_id"][i] for i in index], dtype=object),
+                item_ids=np.array([ids["item_id"][i] for i in index], dtype=object),
+                received_at_ns=received_ns,
+            ))
+    duplicates = int(ok.sum()) - accepted
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality}
+
+
+def _first_occurrences(request_ids: list, ok: np.ndarray) -> np.ndarray:
+    """Mask of valid rows whose request_id has not appeared earlier in the batch."""
+    first = np.zeros(len(ok), dtype=bool)
+    seen: set[str] = set()
+    for i in np.flatnonzero(ok).tolist():
+        if request_ids[i] not in seen:
+            seen.add(request_ids[i])
+            first[i] = True
+    return first
+
+
+def _resolve_versions(model: MLModel, labels: list, errors: RowErrors) -> list[ModelVersion | None]:
+    """Version label per row -> ModelVersion; rows without one go to the production version."""
+    known = versions_by_label(model=model)
+    default: ModelVersion | None = None
+    if any(label is None for label in labels):
+        production = version_production(model=model)
+        default = known.get(production.version) if production else None
+    out: list[ModelVersion | None] = []
+    for i, label in enumerate(labels):
+        if label is None:
+            if default is None:
+                errors.add(i, "version: not given and the model has no production version")
+            out.append(default)
+        elif type(label) is not str:
+            errors.add(i, f"version: expected a string, got {type(label).__name__}")
+            out.append(None)
+        elif label not in known:
+            errors.add(i, f"version: unknown version '{label[:100]}'")
+            out.append(None)
+        else:
+            out.append(known[label])
+    return out
+
+
+def _encode_json(feats: list[dict], predictions: list, errors: RowErrors) -> list[tuple[str, str]]:
+    """Features and prediction as JSON text escaped for COPY; NUL characters cannot be stored."""
+    dumps = orjson.dumps
+    features = [dumps(f).decode() for f in feats]
+    preds = [NULL if p is None else dumps(p).decode() for p in predictions]
+    # Backslashes (JSON escapes) are rare: scan everything once, fix rows only when present.
+    for name, column in (("features", features), ("prediction", preds)):
+        if "\\" not in "".join(t for t in column if t is not NULL):
+            continue
+        for i, text in enumerate(column):
+            if text is NULL:
+                continue
+            if "\\u0000" in text:
+                errors.add(i, f"{name}: contains a NUL character (\\u0000), which cannot be stored")
+            if "\\" in text:
+                column[i] = text.replace("\\", "\\\\")
+    return list(zip(features, preds, strict=True))
+
+
+def _text(value: str | None) -> str:
+    return NULL if value is None else value.translate(COPY_ESCAPES)
+
+
+def _text_column(values: list) -> list[str]:
+    """A column of str/None as COPY text; escaping only when some value needs it."""
+    joined = "".join(v for v in values if v is not None)
+    if any(c in joined for c in "\\\t\n\r"):
+        return [_text(v) for v in values]
+    return [NULL if v is None else v for v in values]
+
+
+def _existing_ids(cursor, model: MLModel, request_ids: list[str]) -> set[str]:
+    cursor.execute(SELECT_EXISTING, [model.pk, request_ids])
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids, received_ns) -> set:
+    """Write the rows in ``mask`` that are not stored yet; returns the request_ids written.
+
+    Fast path: look up which request_ids exist, COPY the rest straight into the table.
+    If a concurrent batch stored some of them in between, the COPY hits the unique index
+    and rolls back to its savepoint; the rows then go through the staging table with
+    ON CONFLICT DO NOTHING, which tells exactly which ones are new.
+    """
+    index = np.flatnonzero(mask).tolist()
+    with connection.cursor() as cursor:
+        existing = _existing_ids(cursor, model, [request_ids[i] for i in index])
+        # Sorted by request_id: concurrent writers take unique-index locks in one order.
+        index = sorted((i for i in index if request_ids[i] not in existing), key=request_ids.__getitem__)
+        if not index:
+            return set()
+        new_ids = [request_ids[i] for i in index]
+        lines = _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids)
+        received = str(np.datetime_as_string(np.datetime64(received_ns, "ns").astype("datetime64[us]"),
+                                             unit="us", timezone="UTC"))
+        suffix = f"\t{model.pk}\t{received}\n"
+        try:
+            with transaction.atomic():
+                cursor.copy_expert(COPY_DIRECT, io.BytesIO((suffix.join(lines) + suffix).encode()))
+            return set(new_ids)
+        except (psycopg2.errors.UniqueViolation, psycopg2.errors.DeadlockDetected):
+            pass
+        cursor.execute(CREATE_TMP)
+        cursor.copy_expert("COPY vigil_prediction_in FROM STDIN", io.BytesIO(("\n".join(lines) + "\n").encode()))
+        cursor.execute(INSERT_NEW, [model.pk, received])
+        stored = {row[0] for row in cursor.fetchall()}
+        # The table empties at commit; inside a caller's transaction that commit is later.
+        cursor.execute("DELETE FROM vigil_prediction_in")
+        return stored
+
+
+def _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids) -> list[str]:
+    stamps = np.datetime_as_string(
+        timestamps[index].view("datetime64[ns]").astype("datetime64[us]"), unit="us", timezone="UTC"
+    ).tolist()
+    columns = [
+        _text_column([request_ids[i] for i in index]),
+        [str(versions[i].pk) for i in index],
+        stamps,
+        [encoded[i][0] for i in index],
+        list(map(repr, scores[index].tolist())),
+        [encoded[i][1] for i in index],
+        *(_text_column([ids[name][i] for i in index]) for name in ("entity_id", "item_id", "segment")),
+    ]
+    return list(map("\t".join, zip(*columns, strict=True)))

@@ -1,0 +1,107 @@
+"""Ingestion of labels (true outcomes): upsert by request_id, fold changes into the sketches."""
+
+import io
+import time
+
+import numpy as np
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from monitoring.batch import LabelChange
+from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Task
+from monitoring.services.sketching import sketch_fold_labels
+
+from .ingest import _text
+from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
+
+# Label writes of one model are serialised by this advisory lock (key: this number, model id),
+# so the "old value" read before the upsert is exactly the value the upsert replaces.
+LABEL_LOCK = 7301
+
+CREATE_TMP = """
+CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz)
+ON COMMIT DELETE ROWS
+"""
+SELECT_OLD = """
+SELECT l.request_id, l.value::text FROM monitoring_label l
+JOIN vigil_label_in t ON t.request_id = l.request_id WHERE l.model_id = %s
+"""
+UPSERT = """
+INSERT INTO monitoring_label (model_id, request_id, value, "timestamp", received_at, human_corrected)
+SELECT %s, request_id, value, "timestamp", %s, %s FROM vigil_label_in ORDER BY request_id
+ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value,
+    "timestamp" = EXCLUDED."timestamp", received_at = EXCLUDED.received_at,
+    human_corrected = EXCLUDED.human_corrected
+"""
+SELECT_MATCHED = """
+SELECT t.request_id FROM vigil_label_in t
+JOIN monitoring_prediction p ON p.model_id = %s AND p.request_id = t.request_id
+"""
+
+
+def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = False) -> dict:
+    """Store labels ``{"request_id", "label", "timestamp" (optional, default now)}`` for ``model``.
+
+    A later label for a request_id replaces the earlier one (within a batch the last wins).
+    Returns ``{"matched": labels whose prediction is stored, "pending": the others,
+    "rejected": [{"index", "request_id", "errors"}]}``.
+    """
+    now_ns = time.time_ns()
+    errors = RowErrors(len(rows))
+    rows = check_rows_are_objects(rows, errors)
+    request_ids = check_id([r.get("request_id") for r in rows], "request_id", errors, required=True)
+    timestamps = check_timestamps([r.get("timestamp") for r in rows], errors, now_ns=now_ns,
+                                  max_future_s=settings.VIGIL_MAX_FUTURE_SECONDS, required=False)
+    values = check_labels([r.get("label") for r in rows], errors, task=model.task,
+                          classes=model_classes(model=model))
+    rejected = [{"index": i, "request_id": request_ids[i], "errors": reasons}
+                for i, reasons in sorted(errors.by_row.items())]
+    last: dict[str, int] = {}
+    for i in np.flatnonzero(errors.ok_mask()).tolist():
+        last[request_ids[i]] = i
+    if not last:
+        return {"matched": 0, "pending": 0, "rejected": rejected}
+
+    index = sorted(last.values())
+    stamps = np.datetime_as_string(timestamps[index].view("datetime64[ns]").astype("datetime64[us]"), unit="us", timezone="UTC")
+    lines = [
+        f"{_text(request_ids[i])}\t{_json(values[i])}\t{stamp}" for i, stamp in zip(index, stamps.tolist(), strict=True)
+    ]
+    buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LABEL_LOCK, model.pk])
+        cursor.execute(CREATE_TMP)
+        cursor.copy_expert("COPY vigil_label_in FROM STDIN", buffer)
+        cursor.execute(SELECT_OLD, [model.pk])
+        old = {rid: orjson.loads(text) for rid, text in cursor.fetchall()}
+        cursor.execute(UPSERT, [model.pk, timezone.now(), human_corrected])
+        cursor.execute(SELECT_MATCHED, [model.pk])
+        matched = len(cursor.fetchall())
+        if nested:
+            # Inside a caller's transaction there is no commit yet to empty the table.
+            cursor.execute("DELETE FROM vigil_label_in")
+        sketch_fold_labels(model=model, changes=[
+            LabelChange(request_ids[i], values[i], old.get(request_ids[i]), human_corrected)
+            for i in index
+        ])
+    return {"matched": matched, "pending": len(index) - matched, "rejected": rejected}
+
+
+def model_classes(*, model: MLModel) -> list | None:
+    """All classes declared by the model's versions (multiclass), first declaration order."""
+    if model.task != Task.MULTICLASS:
+        return None
+    out: dict[str, object] = {}
+    for classes in ModelVersion.objects.filter(model=model).order_by("created").values_list("classes", flat=True):
+        for c in classes or []:
+            out.setdefault(str(c), c)
+    return list(out.values())
+
+
+def _json(value) -> str:
+    text = orjson.dumps(value).decode()
+    return text.replace("\\", "\\\\") if "\\" in text else text

@@ -1,0 +1,298 @@
+"""Reference profiles: a version's reference data binned once, and the fold layout it implies."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import transaction
+
+from monitoring.models import ModelVersion, ReferenceProfile, ReferenceRow
+from monitoring.sketch_build import (
+    SCORE,
+    FeatureLayout,
+    Layout,
+    encode_rows,
+    label_values,
+    labels_sketch,
+    sample_columns,
+)
+from monitoring.sketch_codec import SAMPLE_SIZE, moments_array, pack, unpack
+from monitoring.stats.binning import category_counts, coarse_groups, quantile_edges
+from monitoring.stats.estimation import calibration_needed, fit_calibrator
+from monitoring.stats.moments import Moments
+from monitoring.stats.multivariate import (
+    encode,
+    fit_reconstruction,
+    spec_from_reference,
+    threshold_from_chunks,
+)
+
+logger = logging.getLogger(__name__)
+REFERENCE_SAMPLE = 5000
+CHUNK = 5000
+
+
+@dataclass
+class Profile:
+    """A loaded ReferenceProfile: the fold layout plus reference counts and sample."""
+
+    id: int
+    layout: Layout
+    arrays: dict[str, np.ndarray]
+    spec: dict
+    _groups: dict = field(default_factory=dict)
+
+    def ref(self, key: str) -> np.ndarray | None:
+        return self.arrays.get(f"ref:{key}")
+
+    def groups(self, key: str) -> np.ndarray:
+        """Coarse PSI/JS groups of a numeric feature's reference bins (computed once)."""
+        if key not in self._groups:
+            self._groups[key] = coarse_groups(self.arrays[f"ref:{key}"])
+        return self._groups[key]
+
+
+def _declared(feat: dict) -> FeatureLayout:
+    kind = feat.get("type", "numeric")
+    return FeatureLayout(
+        name=feat["name"],
+        kind=kind,
+        edges=np.array([0.5]) if kind == "boolean" else None,
+        categories=None,
+        lo=feat.get("min"),
+        hi=feat.get("max"),
+    )
+
+
+def layout_for_version(*, version: ModelVersion, profile: Profile | None) -> Layout:
+    """The profile's layout, or (before reference data exists) an unbinned one from the schema."""
+    if profile is not None:
+        return profile.layout
+    threshold = version.threshold if version.threshold is not None else 0.5
+    return Layout(
+        task=version.model.task,
+        threshold=threshold,
+        features=[_declared(f) for f in version.features],
+        classes=[str(c) for c in (version.classes or [])],
+    )
+
+
+def _reference_columns(version: ModelVersion) -> tuple[dict[str, list], list, list]:
+    """Reference rows as columns, read in chunks (rows are JSON)."""
+    names = version.feature_names
+    columns: dict[str, list] = {n: [] for n in names}
+    scores: list = []
+    labels: list = []
+    rows = ReferenceRow.objects.filter(version=version).order_by("id").values_list("features", "score", "label")
+    for features, score, label in rows.iterator(chunk_size=CHUNK):
+        for n in names:
+            columns[n].append(features.get(n))
+        scores.append(score)
+        labels.append(label)
+    return columns, scores, labels
+
+
+def _numeric(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+@transaction.atomic
+def profile_build(*, version: ModelVersion) -> ReferenceProfile | None:
+    """(Re)build the version's reference profile from its reference rows; None if it has none.
+
+    Numeric features get quantile edges (up to 1000 bins, so binned KS stays within 0.005
+    of the exact one), categorical features the declared categories plus those seen in the
+    reference, booleans two bins. The score and the labels are profiled the same way.
+    """
+    columns, scores_raw, labels_raw = _reference_columns(version)
+    n = len(scores_raw)
+    if n == 0:
+        return None
+    base = layout_for_version(version=version, profile=None)
+    arrays: dict[str, np.ndarray] = {}
+    features = []
+    for feat in base.features:
+        values = columns[feat.name]
+        if feat.kind == "categorical":
+            declared = [str(c) for c in next(f for f in version.features if f["name"] == feat.name).get("categories") or []]
+            seen = Counter(str(v) for v in values if v is not None)
+            extra = sorted(set(seen) - set(declared), key=lambda c: (-seen[c], c))
+            feat.categories = declared + extra
+            counts, _, nulls = category_counts(np.array(values, dtype=object), feat.categories)
+            arrays[f"ref:{feat.name}"] = counts
+        else:
+            x = _numeric(values)
+            if feat.kind == "numeric":
+                feat.edges = quantile_edges(x)
+                arrays[f"m:{feat.name}"] = moments_array(Moments.from_values(x))
+            arrays[f"ref:{feat.name}"] = np.bincount(
+                np.searchsorted(feat.edges, x[~np.isnan(x)], side="right"), minlength=len(feat.edges) + 1
+            ).astype(np.int64)
+            arrays[f"edges:{feat.name}"] = feat.edges
+        features.append(feat)
+    scores = np.array([np.nan if s is None else s for s in scores_raw], dtype=np.float64)
+    layout = Layout(task=base.task, threshold=base.threshold, features=features, classes=base.classes)
+    finite = scores[np.isfinite(scores)]
+    if finite.size:
+        layout.score_edges = quantile_edges(finite)
+        arrays[f"edges:{SCORE}"] = layout.score_edges
+        arrays[f"ref:{SCORE}"] = np.bincount(
+            np.searchsorted(layout.score_edges, finite, side="right"), minlength=len(layout.score_edges) + 1
+        ).astype(np.int64)
+        arrays[f"m:{SCORE}"] = moments_array(Moments.from_values(finite))
+    has_label = np.array([lab is not None for lab in labels_raw]) & np.isfinite(scores)
+    if layout.task == "regression" and has_label.any():
+        y, valid = label_values(layout, [lab for lab, h in zip(labels_raw, has_label, strict=True) if h])
+        layout.label_edges = quantile_edges(y[valid], max_bins=100)
+        arrays["edges:__label__"] = layout.label_edges
+    if has_label.any():
+        idx = np.flatnonzero(has_label)
+        lab = labels_sketch(layout, scores[idx], [None] * len(idx), [labels_raw[i] for i in idx])
+        for key, value in lab.arrays.items():
+            arrays[f"ref{key}"] = value  # "reflab:pos", "reflab:dist", ...
+    rng = np.random.default_rng(version.pk)
+    pick = np.sort(rng.choice(n, size=min(n, REFERENCE_SAMPLE), replace=False))
+    sample_cols = {k: np.array(v, dtype=object)[pick] for k, v in columns.items()}
+    for f in features:
+        if f.kind != "categorical":
+            sample_cols[f.name] = _numeric(list(sample_cols[f.name]))
+    arrays["sample"] = encode_rows(layout, sample_cols)
+    arrays["sample_scores"] = scores[pick]
+    sample_labels = [labels_raw[i] for i in pick]
+    calibrator = None
+    if layout.task == "binary_classification" and has_label.any():
+        idx = np.flatnonzero(has_label)
+        y, valid = label_values(layout, [labels_raw[i] for i in idx])
+        s, y = scores[idx][valid], y[valid]
+        if y.size and calibration_needed(s, y):
+            calibrator = fit_calibrator(s, y).to_dict()
+    spec = {
+        "multivariate": _multivariate(layout, arrays["sample"], rng),
+        "task": layout.task,
+        "threshold": layout.threshold,
+        "classes": layout.classes,
+        "features": [{"name": f.name, "kind": f.kind, "categories": f.categories, "lo": f.lo, "hi": f.hi} for f in features],
+        "sample_labels": sample_labels,
+        # Isotonic map of reference scores to probabilities when they are not calibrated.
+        "calibrator": calibrator,
+    }
+    profile, _ = ReferenceProfile.objects.update_or_create(
+        version=version, defaults={"spec": spec, "data": pack(arrays), "rows": n}
+    )
+    return profile
+
+
+def _multivariate(layout: Layout, sample: np.ndarray, rng: np.random.Generator) -> dict | None:
+    """PCA model of the reference sample and the band of its error over window-sized chunks."""
+    if len(sample) < 50 or not layout.features:
+        return None
+    cols = sample_columns(layout, sample)
+    numeric = {f.name: cols[f.name] for f in layout.features if f.kind != "categorical"}
+    categorical = {f.name: cols[f.name] for f in layout.features if f.kind == "categorical"}
+    encoding = spec_from_reference(numeric, categorical)
+    X = encode(cols, encoding)
+    model = fit_reconstruction(X)
+    lower, upper = threshold_from_chunks(
+        model, X, chunk_size=min(SAMPLE_SIZE, len(X) // 2), n_chunks=200, rng=rng
+    )
+    return {"model": model, "encoding": encoding, "lower": lower, "upper": upper}
+
+
+_CACHE: dict[int, tuple] = {}
+
+
+def profile_load(*, version: ModelVersion) -> Profile | None:
+    """The version's profile, or None while it has no reference data.
+
+    Decoded profiles are cached per process and reused while ``built_at`` is unchanged (one
+    small query instead of decoding edges, counts and the PCA model on every read).
+    """
+    head = ReferenceProfile.objects.filter(version=version).values_list("pk", "built_at").first()
+    if head is None:
+        return None
+    cached = _CACHE.get(version.pk)
+    if cached is not None and cached[0] == head:
+        return cached[1]
+    row = ReferenceProfile.objects.filter(pk=head[0]).first()
+    if row is None:
+        return None
+    profile = profile_from_row(row)
+    _CACHE[version.pk] = ((row.pk, row.built_at), profile)
+    return profile
+
+
+def profile_from_row(row: ReferenceProfile) -> Profile:
+    arrays, _ = unpack(row.data)
+    spec = row.spec
+    features = [
+        FeatureLayout(
+            name=f["name"],
+            kind=f["kind"],
+            edges=arrays.get(f"edges:{f['name']}"),
+            categories=f["categories"],
+            lo=f["lo"],
+            hi=f["hi"],
+        )
+        for f in spec["features"]
+    ]
+    layout = Layout(
+        task=spec["task"],
+        threshold=spec["threshold"],
+        features=features,
+        score_edges=arrays.get(f"edges:{SCORE}"),
+        classes=spec["classes"],
+        label_edges=arrays.get("edges:__label__"),
+    )
+    mv = spec.get("multivariate")
+    if mv:  # lists -> arrays once, not on every window
+        mv["model"] = {k: np.asarray(v) if isinstance(v, list) else v for k, v in mv["model"].items()}
+    return Profile(id=row.pk, layout=layout, arrays=arrays, spec=spec)
+
+
+def profile_request_build(*, version_id: int, missing_only: bool = False) -> None:
+    """After commit, ask a worker to (re)build the version's profile (never inside ingestion:
+    building reads every reference row). Broker trouble is logged, not raised: the next
+    analysis or ``compute_metrics`` builds it too."""
+
+    def enqueue() -> None:
+        from monitoring.tasks import build_reference_profile_task
+
+        try:
+            build_reference_profile_task.delay(version_id, missing_only)
+        except Exception:  # the broker is optional for correctness, see docstring
+            logger.warning("could not enqueue the reference profile build of version %s", version_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def profile_get_or_build(*, version: ModelVersion) -> Profile | None:
+    """Load the profile, building it first if reference rows exist but no profile yet."""
+    profile = profile_load(version=version)
+    if profile is None and ReferenceRow.objects.filter(version=version).exists():
+        profile_build(version=version)
+        profile = profile_load(version=version)
+    return profile
+
+
+def profile_rebuild(*, version: ModelVersion, missing_only: bool = False) -> bool:
+    """Rebuild the profile after its reference rows changed; re-fold the version's sketches
+    from raw rows when bins moved or rows had been folded before any profile existed.
+
+    Returns False when the version has no reference rows.
+    """
+    from monitoring.models import SketchPartial, WindowSketch
+    from monitoring.services.rebuild import sketches_rebuild
+
+    if missing_only and ReferenceProfile.objects.filter(version=version).exists():
+        return True
+    had_sketches = (
+        WindowSketch.objects.filter(version=version).exists() or SketchPartial.objects.filter(version=version).exists()
+    )
+    if profile_build(version=version) is None:
+        return False
+    if had_sketches:
+        sketches_rebuild(version=version)
+    return True

@@ -1,0 +1,177 @@
+"""Writes to the model registry: models, versions, their feature schema and stage."""
+
+import math
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Stage, Task
+
+from .validation import InvalidInput
+
+FEATURE_TYPES = ("numeric", "categorical", "boolean")
+FEATURE_KEYS = {"name", "type", "nullable", "min", "max", "categories", "display_name", "unit"}
+
+
+class AlreadyExists(InvalidInput):
+    """The slug or version label is taken (the API answers 409)."""
+
+
+def model_create(*, slug: str, name: str, task: str, description: str = "") -> MLModel:
+    if task not in Task.values:
+        raise InvalidInput(f"Unknown task '{task}'.", {"task": [f"Choose one of {', '.join(Task.values)}."]})
+    try:
+        with transaction.atomic():
+            return MLModel.objects.create(slug=slug, name=name, task=task, description=description)
+    except IntegrityError:
+        raise AlreadyExists(f"A model with slug '{slug}' already exists.",
+                            {"slug": ["A model with this slug already exists."]}) from None
+
+
+def version_create(
+    *,
+    model: MLModel,
+    version: str,
+    features: list[dict],
+    stage: str = Stage.CANDIDATE,
+    threshold: float | None = None,
+    classes: list | None = None,
+    metadata: dict | None = None,
+) -> ModelVersion:
+    """Register a version; ``features`` is checked and normalised (see feature_schema_clean)."""
+    if not version or "/" in version or len(version) > 100:
+        raise InvalidInput("Invalid version label.", {"version": ["1-100 characters, no '/'."]})
+    _check_stage(stage)
+    schema = feature_schema_clean(features)
+    threshold = _clean_threshold(model, threshold)
+    classes = _clean_classes(model, classes)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return ModelVersion.objects.create(
+                model=model, version=version, stage=stage, features=schema, threshold=threshold,
+                classes=classes, metadata=metadata or {},
+                promoted=now if stage == Stage.PRODUCTION else None,
+            )
+    except IntegrityError:
+        raise AlreadyExists(f"Model '{model.slug}' already has a version '{version}'.",
+                            {"version": ["This version already exists for the model."]}) from None
+
+
+def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
+    """Change ``stage``, ``threshold`` and/or ``metadata``; moving to production sets ``promoted``."""
+    unknown = set(changes) - {"stage", "threshold", "metadata"}
+    if unknown:
+        raise InvalidInput("Only stage, threshold and metadata can be changed.",
+                           {key: ["Cannot be changed."] for key in sorted(unknown)})
+    if "stage" in changes:
+        _check_stage(changes["stage"])
+        if changes["stage"] == Stage.PRODUCTION and version.stage != Stage.PRODUCTION:
+            version.promoted = timezone.now()
+        version.stage = changes["stage"]
+    if "threshold" in changes:
+        version.threshold = _clean_threshold(version.model, changes["threshold"])
+    if "metadata" in changes:
+        if not isinstance(changes["metadata"], dict):
+            raise InvalidInput("metadata must be an object.", {"metadata": ["Expected an object."]})
+        version.metadata = changes["metadata"]
+    version.save(update_fields=["stage", "promoted", "threshold", "metadata"])
+    return version
+
+
+def feature_schema_clean(features: list) -> list[dict]:
+    """Check a feature schema and fill defaults (nullable True); InvalidInput names the entry."""
+    if not isinstance(features, list):
+        raise InvalidInput("features must be a list.", {"features": ["Expected a list of feature objects."]})
+    errors: dict[str, list[str]] = {}
+    clean: list[dict] = []
+    seen: set[str] = set()
+    for i, spec in enumerate(features):
+        key = f"features[{i}]"
+        if not isinstance(spec, dict):
+            errors[key] = ["Expected an object with name and type."]
+            continue
+        problems = _feature_problems(spec, seen)
+        if problems:
+            errors[key] = problems
+            continue
+        seen.add(spec["name"])
+        entry = {"name": spec["name"], "type": spec["type"], "nullable": spec.get("nullable", True)}
+        for optional in ("min", "max", "categories", "display_name", "unit"):
+            if spec.get(optional) is not None:
+                entry[optional] = spec[optional]
+        clean.append(entry)
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"Invalid feature schema: {first}: {errors[first][0]}", errors)
+    return clean
+
+
+def _feature_problems(spec: dict, seen: set[str]) -> list[str]:
+    problems = []
+    name, kind = spec.get("name"), spec.get("type")
+    if not isinstance(name, str) or not name or len(name) > 200:
+        problems.append("name: a non-empty string of at most 200 characters is required.")
+    elif name in seen:
+        problems.append(f"name: '{name}' is declared twice.")
+    if kind not in FEATURE_TYPES:
+        problems.append(f"type: choose one of {', '.join(FEATURE_TYPES)}.")
+    unknown = set(spec) - FEATURE_KEYS
+    if unknown:
+        problems.append(f"unknown keys: {', '.join(sorted(unknown))}.")
+    if not isinstance(spec.get("nullable", True), bool):
+        problems.append("nullable: expected true or false.")
+    for bound in ("min", "max"):
+        value = spec.get(bound)
+        if value is None:
+            continue
+        if kind != "numeric":
+            problems.append(f"{bound}: only numeric features have a range.")
+        elif type(value) not in (int, float) or not math.isfinite(value):
+            problems.append(f"{bound}: expected a finite number.")
+    if not problems and spec.get("min") is not None and spec.get("max") is not None and spec["min"] > spec["max"]:
+        problems.append("min: must not exceed max.")
+    categories = spec.get("categories")
+    if categories is not None:
+        if kind != "categorical":
+            problems.append("categories: only categorical features have categories.")
+        elif not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            problems.append("categories: expected a list of strings.")
+        elif len(set(categories)) != len(categories):
+            problems.append("categories: contains duplicates.")
+    for text in ("display_name", "unit"):
+        if spec.get(text) is not None and not isinstance(spec[text], str):
+            problems.append(f"{text}: expected a string.")
+    return problems
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in Stage.values:
+        raise InvalidInput(f"Unknown stage '{stage}'.", {"stage": [f"Choose one of {', '.join(Stage.values)}."]})
+
+
+def _clean_threshold(model: MLModel, threshold) -> float | None:
+    if threshold is None:
+        return None
+    if type(threshold) not in (int, float) or not math.isfinite(threshold):
+        raise InvalidInput("threshold must be a finite number.", {"threshold": ["Expected a finite number."]})
+    if model.task == Task.BINARY and not 0 <= threshold <= 1:
+        raise InvalidInput("threshold must be between 0 and 1.", {"threshold": ["Expected a value in [0, 1]."]})
+    return float(threshold)
+
+
+def _clean_classes(model: MLModel, classes) -> list | None:
+    if model.task != Task.MULTICLASS:
+        if classes is not None:
+            raise InvalidInput("Only multiclass models have classes.", {"classes": ["Only for multiclass models."]})
+        return None
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(type(c) in (str, int) for c in classes)
+        or len({str(c) for c in classes}) != len(classes)
+    ):
+        raise InvalidInput("classes: a multiclass model needs a list of at least 2 distinct classes.",
+                           {"classes": ["Expected a list of at least 2 distinct strings or integers."]})
+    return classes

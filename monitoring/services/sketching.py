@@ -1,0 +1,172 @@
+"""Folding stored rows into window sketches. Called by ingestion inside its transaction.
+
+Each call APPENDS partial sketches (one INSERT per touched version/hour/segment): no row
+is updated, so concurrent ingests never wait on each other. monitoring.services.compaction
+merges the partials later. Ingestion passes only newly stored rows, so a retried batch
+(all duplicates) folds nothing. Rows folded before the version's reference profile exists
+are stored unbinned (counts, moments, labels; no bins or sample) and re-folded from raw
+rows when the profile is built (monitoring.services.profile.profile_rebuild).
+
+Labels fold into the hour of their PREDICTION. A label stored before its prediction is
+pending: the prediction's fold picks it up. Both folds take a per-model advisory lock
+(predictions shared, labels exclusive) before looking for the other side, so when a label
+and its prediction commit at the same moment exactly one of the two transactions sees the
+other: the one that locks second waits until the first has committed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from monitoring.batch import LabelChange, PredictionBatch
+from monitoring.models import ModelVersion, ReferenceRow, SketchPartial
+from monitoring.services.profile import Profile, layout_for_version, profile_load, profile_request_build
+from monitoring.sketch_build import Layout, labels_sketch, rows_sketch
+from monitoring.sketch_codec import Sketch
+
+HOUR_NS = 3_600_000_000_000
+_LOCK_CLASS = 0x56474C  # first key of the two-key advisory lock: "VGL"
+
+
+def _late_ns() -> int:
+    return int(getattr(settings, "VIGIL_LATE_SECONDS", 3600)) * 1_000_000_000
+
+
+def hour_start(hour_index: int) -> datetime:
+    return datetime.fromtimestamp(int(hour_index) * 3600, tz=UTC)
+
+
+def _lock_labels(model_id: int, *, exclusive: bool) -> None:
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {fn}(%s, %s)", [_LOCK_CLASS, int(model_id)])
+
+
+def _groups(hours: np.ndarray, segments: np.ndarray | None):
+    """(hour index, segment, row indices): every hour for all rows ("") and per segment."""
+    seg = np.array(["" if s is None else str(s) for s in segments], dtype=object) if segments is not None else None
+    for h in np.unique(hours):
+        idx = np.flatnonzero(hours == h)
+        yield int(h), "", idx
+        if seg is None:
+            continue
+        sub = seg[idx]
+        for value in np.unique(sub):
+            if value:
+                yield int(h), value, idx[sub == value]
+
+
+def _partial(version_id: int, hour: int, segment: str, sketch: Sketch, binned: bool) -> SketchPartial:
+    return SketchPartial(
+        version_id=version_id,
+        hour=hour_start(hour),
+        segment=segment,
+        binned=binned,
+        data=sketch.to_bytes(),
+        sample=sketch.sample_bytes(),
+    )
+
+
+def sketch_fold_predictions(*, version: ModelVersion, batch: PredictionBatch) -> None:
+    """Fold newly stored predictions of ``version`` (and their pending labels) into partials."""
+    n = len(batch)
+    if n == 0:
+        return
+    profile = profile_load(version=version)
+    if profile is None and ReferenceRow.objects.filter(version=version).exists():
+        # Folded unbinned now; the build re-folds these rows from raw once bins exist.
+        profile_request_build(version_id=version.pk, missing_only=True)
+    layout = layout_for_version(version=version, profile=profile)
+    hours = np.asarray(batch.timestamps, dtype=np.int64) // HOUR_NS
+    late = np.zeros(n, dtype=bool)
+    if batch.received_at_ns:
+        late = (batch.received_at_ns - np.asarray(batch.timestamps, dtype=np.int64)) > _late_ns()
+    rng = np.random.default_rng()
+    scores = np.asarray(batch.scores, dtype=np.float64)
+    groups = list(_groups(hours, batch.segments))
+    sketches = {}
+    for h, seg, idx in groups:
+        cols = {k: v[idx] for k, v in batch.features.items()}
+        sketches[(h, seg)] = rows_sketch(layout, cols, scores[idx], late=int(late[idx].sum()), rng=rng)
+    _lock_labels(version.model_id, exclusive=False)
+    _fold_pending_labels(version, layout, batch, groups, sketches)
+    SketchPartial.objects.bulk_create(
+        [_partial(version.pk, h, seg, s, layout.binned) for (h, seg), s in sketches.items()]
+    )
+
+
+def _fold_pending_labels(version, layout: Layout, batch: PredictionBatch, groups, sketches) -> None:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT request_id, value FROM monitoring_label WHERE model_id = %s AND request_id = ANY(%s)",
+            [version.model_id, list(map(str, batch.request_ids))],
+        )
+        found = dict(cur.fetchall())
+    if not found:
+        return
+    rid = np.asarray(batch.request_ids, dtype=object)
+    has = np.fromiter((r in found for r in rid), dtype=bool, count=len(rid))
+    preds = list(batch.predictions) if len(batch.predictions) == len(rid) else [None] * len(rid)
+    for h, seg, idx in groups:
+        idx = idx[has[idx]]
+        if idx.size:
+            lab = labels_sketch(layout, batch.scores[idx], [preds[i] for i in idx], [found[rid[i]] for i in idx])
+            sketches[(h, seg)].merge(lab)
+
+
+def sketch_count_duplicates(*, version: ModelVersion, hour_counts: dict[int, int]) -> None:
+    """Record duplicates received per hour (hour index = epoch seconds // 3600) for data quality."""
+    SketchPartial.objects.bulk_create(
+        [
+            _partial(version.pk, h, "", Sketch(arrays={"dup": np.array([c], dtype=np.int64)}), True)
+            for h, c in hour_counts.items()
+            if c
+        ]
+    )
+
+
+def sketch_fold_labels(*, model, changes: list[LabelChange]) -> None:
+    """Fold stored (new or replacing) labels of ``model``; a replacement removes the old value.
+
+    Labels whose prediction is not stored yet are left pending (the prediction's fold takes
+    them). Every label whose prediction exists has been folded exactly once, so the old
+    value of a replaced label is the one to subtract.
+    """
+    if not changes:
+        return
+    _lock_labels(model.pk, exclusive=True)
+    by_id = {c.request_id: c for c in changes}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT request_id, version_id, EXTRACT(EPOCH FROM timestamp)::bigint / 3600, score, prediction, segment "
+            "FROM monitoring_prediction WHERE model_id = %s AND request_id = ANY(%s)",
+            [model.pk, list(by_id)],
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return
+    grouped: dict[tuple, list] = defaultdict(list)
+    for request_id, version_id, hour, score, prediction, segment in rows:
+        grouped[(version_id, int(hour), "")].append((by_id[request_id], score, prediction))
+        if segment:
+            grouped[(version_id, int(hour), segment)].append((by_id[request_id], score, prediction))
+    layouts: dict[int, tuple[Layout, Profile | None]] = {}
+    partials = []
+    for (version_id, hour, seg), items in grouped.items():
+        if version_id not in layouts:
+            version = ModelVersion.objects.select_related("model").get(pk=version_id)
+            profile = profile_load(version=version)
+            layouts[version_id] = (layout_for_version(version=version, profile=profile), profile)
+        layout, _ = layouts[version_id]
+        sketch = labels_sketch(layout, [s for _, s, _ in items], [p for _, _, p in items], [c.new_value for c, _, _ in items])
+        old = [(c, s, p) for c, s, p in items if c.old_value is not None]
+        if old:
+            removed = labels_sketch(layout, [s for _, s, _ in old], [p for _, _, p in old], [c.old_value for c, _, _ in old])
+            sketch.merge(removed.negate())
+        partials.append(_partial(version_id, hour, seg, sketch, True))
+    SketchPartial.objects.bulk_create(partials)

@@ -1,0 +1,339 @@
+"""Column-wise validation of ingested batches against a version's feature schema.
+
+Rows arrive as a list of dicts (parsed by orjson). Instead of a serializer per row, every
+field is pulled out once as a column and checked with set-of-types fast paths and numpy
+masks; only flagged rows are visited one by one to write their reasons.
+Hard errors reject a row; soft problems (null in a non-nullable feature, out of range,
+unseen category, keys not in the schema) are kept as masks so that they can be counted
+for the rows that end up stored.
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+import numpy as np
+import pandas as pd
+
+NoneType = type(None)
+NUMBER = frozenset({int, float})
+TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", NoneType: "null",
+              dict: "object", list: "array"}
+ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100}
+
+
+class InvalidInput(ValueError):
+    """Input that cannot be accepted at all: ``detail`` sentence plus field -> messages."""
+
+    def __init__(self, detail: str, errors: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+def type_name(value: object) -> str:
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+class RowErrors:
+    """Reasons per row index, filled only for the rows a check flags."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.by_row: dict[int, list[str]] = {}
+
+    def flag(self, mask: np.ndarray, message) -> None:
+        """Add ``message`` (a str, or a callable index -> str) to every row where mask is True."""
+        for i in np.flatnonzero(mask).tolist():
+            self.by_row.setdefault(i, []).append(message(i) if callable(message) else message)
+
+    def add(self, i: int, message: str) -> None:
+        self.by_row.setdefault(i, []).append(message)
+
+    def ok_mask(self) -> np.ndarray:
+        ok = np.ones(self.n, dtype=bool)
+        if self.by_row:
+            ok[list(self.by_row)] = False
+        return ok
+
+
+def bad_type_mask(col: list, allowed: frozenset) -> np.ndarray | None:
+    """None when every value's exact type is allowed (the fast path), else a bool mask."""
+    if set(map(type, col)) <= allowed:
+        return None
+    return np.fromiter((type(v) not in allowed for v in col), dtype=bool, count=len(col))
+
+
+def to_float(col: list) -> np.ndarray:
+    """Numbers (and None -> NaN) to float64; ints beyond float range become inf."""
+    try:
+        return np.array(col, dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        return np.array([_one_float(v) for v in col], dtype=np.float64)
+
+
+def _one_float(v) -> float:
+    if v is None or type(v) not in NUMBER:
+        return np.nan
+    try:
+        return float(v)
+    except OverflowError:
+        return np.inf
+
+
+def null_mask(col: list) -> np.ndarray:
+    if None not in col:  # a C-level scan: the common case of a column without nulls
+        return np.zeros(len(col), dtype=bool)
+    return np.fromiter((v is None for v in col), dtype=bool, count=len(col))
+
+
+def check_number(col: list, name: str, errors: RowErrors, *, required: bool) -> np.ndarray:
+    """Validate a JSON number column; returns float64 (NaN where null or invalid)."""
+    allowed = NUMBER | {NoneType}
+    bad = bad_type_mask(col, allowed)
+    if bad is not None:
+        errors.flag(bad, lambda i: f"{name}: expected a number, got {type_name(col[i])}")
+        col = [None if b else v for v, b in zip(col, bad, strict=True)]
+    values = to_float(col)
+    nulls = null_mask(col)
+    if bad is not None:
+        nulls &= ~bad
+    if required and nulls.any():
+        errors.flag(nulls, f"{name}: required")
+    nonfinite = ~np.isfinite(values) & ~nulls
+    if bad is not None:
+        nonfinite &= ~bad
+    if nonfinite.any():
+        errors.flag(nonfinite, f"{name}: must be a finite number (no NaN or infinity)")
+    return values
+
+
+def check_id(col: list, name: str, errors: RowErrors, *, required: bool) -> list:
+    """Strings (ints are converted to str); returns the column as str/None."""
+    bad = bad_type_mask(col, frozenset({str, NoneType}))
+    if bad is not None:
+        convertible = np.fromiter((type(v) is int for v in col), dtype=bool, count=len(col))
+        col = [str(v) if c else v for v, c in zip(col, convertible, strict=True)]
+        bad &= ~convertible
+        errors.flag(bad, lambda i: f"{name}: expected a string, got {type_name(col[i])}")
+        col = [None if b else v for v, b in zip(col, bad, strict=True)]
+    limit = ID_MAX[name]
+    present = [v for v in col if v is not None]
+    problems = []
+    # Whole-column checks first; rows are visited only when one of them finds something.
+    if present and ("" in present or max(map(len, present)) > limit or "\x00" in "".join(present)):
+        problems = [i for i, v in enumerate(col) if v is not None and (v == "" or len(v) > limit or "\x00" in v)]
+    for i in problems:
+        v = col[i]
+        if v == "":
+            errors.add(i, f"{name}: must not be empty")
+        elif len(v) > limit:
+            errors.add(i, f"{name}: longer than {limit} characters")
+        else:
+            errors.add(i, f"{name}: contains a NUL character")
+        col[i] = None
+    if required:
+        missing = null_mask(col)
+        if bad is not None:
+            missing &= ~bad
+        if problems:
+            missing[problems] = False
+        errors.flag(missing, f"{name}: required")
+    return col
+
+
+def check_timestamps(col: list, errors: RowErrors, *, now_ns: int, max_future_s: int,
+                     required: bool = True) -> np.ndarray:
+    """ISO 8601 strings (naive means UTC) -> int64 ns UTC, truncated to microseconds.
+
+    Invalid or missing entries get ``now_ns`` when not required, else an error.
+    """
+    bad = bad_type_mask(col, frozenset({str, NoneType}))
+    if bad is not None:
+        errors.flag(bad, lambda i: f"timestamp: expected an ISO 8601 string, got {type_name(col[i])}")
+        col = [None if b else v for v, b in zip(col, bad, strict=True)]
+    nulls = null_mask(col)
+    parsed = pd.to_datetime(pd.Series(col, dtype=object), utc=True, format="ISO8601", errors="coerce")
+    ns = parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = ns == np.iinfo(np.int64).min
+    unparseable = nat & ~nulls
+    errors.flag(unparseable, lambda i: f"timestamp: not an ISO 8601 date-time: {col[i]!r}")
+    if required:
+        missing = nulls if bad is None else nulls & ~bad
+        errors.flag(missing, "timestamp: required")
+    ns = np.where(nat, now_ns, ns)
+    future = ns > now_ns + max_future_s * 1_000_000_000
+    errors.flag(future, "timestamp: more than 1 day in the future")
+    # PostgreSQL keeps microseconds: truncate now so sketches and rows agree.
+    return ns - ns % 1000
+
+
+@dataclass
+class FeatureColumns:
+    """One version's features for a set of rows, in the formats of ``PredictionBatch``."""
+
+    arrays: dict[str, np.ndarray]
+    # Soft-problem masks per feature: "nulls" (non-nullable only), "out_of_range", and
+    # "unseen" as an object array of the unseen value or None.
+    soft: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    unknown_keys: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, rows: np.ndarray) -> FeatureColumns:
+    """Validate the ``features`` dicts of the rows at positions ``rows`` (into ``errors``)."""
+    arrays: dict[str, np.ndarray] = {}
+    soft: dict[str, dict[str, np.ndarray]] = {}
+    sub = RowErrors(len(feats))
+    for spec, col in zip(schema, _feature_columns([spec["name"] for spec in schema], feats), strict=True):
+        name, kind = spec["name"], spec["type"]
+        label = f"features.{name}"
+        problems: dict[str, np.ndarray] = {}
+        if kind == "categorical":
+            bad = bad_type_mask(col, frozenset({str, NoneType}))
+            if bad is not None:
+                sub.flag(bad, lambda i, c=col, lb=label: f"{lb}: expected a string, got {type_name(c[i])}")
+                col = [None if b else v for v, b in zip(col, bad, strict=True)]
+            values = np.array(col, dtype=object)
+            nulls = null_mask(col)
+            known = set(spec.get("categories") or ())
+            if known and not set(col) <= known | {None}:
+                problems["unseen"] = np.array([v if v is not None and v not in known else None for v in col],
+                                              dtype=object)
+        elif kind == "boolean":
+            bad = bad_type_mask(col, frozenset({bool, NoneType}))
+            if bad is not None:
+                sub.flag(bad, lambda i, c=col, lb=label: f"{lb}: expected true or false, got {type_name(c[i])}")
+                col = [None if b else v for v, b in zip(col, bad, strict=True)]
+            values = to_float(col)
+            nulls = null_mask(col)
+        else:
+            values = check_number(col, label, sub, required=False)
+            nulls = np.isnan(values)
+            in_range = np.ones(len(col), dtype=bool)
+            with np.errstate(invalid="ignore"):
+                if spec.get("min") is not None:
+                    in_range &= ~(values < spec["min"])
+                if spec.get("max") is not None:
+                    in_range &= ~(values > spec["max"])
+            if not in_range.all():
+                problems["out_of_range"] = ~in_range
+        if not spec.get("nullable", True) and nulls.any():
+            problems["nulls"] = nulls
+        arrays[name] = values
+        if problems:
+            soft[name] = problems
+    for i, messages in sub.by_row.items():
+        for message in messages:
+            errors.add(int(rows[i]), message)
+    return FeatureColumns(arrays=arrays, soft=soft, unknown_keys=_unknown_keys(schema, feats))
+
+
+def _feature_columns(names: list[str], feats: list[dict]) -> list[Sequence]:
+    """Per feature name, its value in every row (None where a row lacks it).
+
+    When every row has every feature, one C-level pass (itemgetter + zip) transposes the
+    rows: several times faster than a list comprehension per feature over a 10k-row batch.
+    """
+    if not names:
+        return []
+    try:
+        values = list(map(itemgetter(*names), feats))
+    except KeyError:
+        return [[f.get(name) for f in feats] for name in names]
+    if len(names) == 1:
+        return [values]
+    return list(zip(*values, strict=True)) if values else [() for _ in names]
+
+
+def _unknown_keys(schema: list[dict], feats: list[dict]) -> dict[str, np.ndarray]:
+    known = {spec["name"] for spec in schema}
+    extra = set().union(*map(dict.keys, feats)) - known if feats else set()
+    return {
+        key: np.fromiter((key in f for f in feats), dtype=bool, count=len(feats)) for key in sorted(extra)
+    }
+
+
+def quality_add(quality: dict, columns: FeatureColumns, stored: np.ndarray) -> None:
+    """Count the soft problems of the stored rows (``stored`` mask) into ``quality``."""
+    for name, problems in columns.soft.items():
+        entry = quality.setdefault(name, {})
+        for kind, mask in problems.items():
+            if kind == "unseen":
+                counts = Counter(v for v in mask[stored] if v is not None)
+                if counts:
+                    merged = entry.setdefault("unseen", {})
+                    for value, count in counts.items():
+                        merged[value] = merged.get(value, 0) + count
+            else:
+                count = int(mask[stored].sum())
+                if count:
+                    entry[kind] = entry.get(kind, 0) + count
+        if not entry:
+            quality.pop(name)
+    for key, mask in columns.unknown_keys.items():
+        count = int(mask[stored].sum())
+        if count:
+            entry = quality.setdefault(key, {})
+            entry["unknown"] = entry.get("unknown", 0) + count
+
+
+def check_rows_are_objects(rows: list, errors: RowErrors) -> list[dict]:
+    """Every row must be a JSON object; others are flagged and replaced by {}."""
+    if set(map(type, rows)) <= {dict}:
+        return rows
+    out = []
+    for i, row in enumerate(rows):
+        if type(row) is dict:
+            out.append(row)
+        else:
+            errors.add(i, f"row: expected a JSON object, got {type_name(row)}")
+            out.append({})
+    return out
+
+
+def check_feature_dicts(col: list, errors: RowErrors) -> list[dict]:
+    if set(map(type, col)) <= {dict}:
+        return col
+    out = []
+    for i, value in enumerate(col):
+        if type(value) is dict:
+            out.append(value)
+        else:
+            errors.add(i, "features: required object" if value is None
+                       else f"features: expected an object, got {type_name(value)}")
+            out.append({})
+    return out
+
+
+def check_labels(col: list, errors: RowErrors, *, task: str, classes: list | None,
+                 name: str = "label", required: bool = True) -> list:
+    """Label values per task, returned in their stored form.
+
+    binary: 0/1 or true/false (stored as 0/1); multiclass: one of ``classes``, matched
+    by its text so 2 and "2" are the same class (stored as declared); regression and
+    ranking: a finite number. Strings such as "1" are not accepted for binary labels.
+    """
+    out: list = [None] * len(col)
+    by_text = {str(c): c for c in classes or []}
+    for i, value in enumerate(col):
+        if value is None:
+            if required:
+                errors.add(i, f"{name}: required")
+            continue
+        kind = type(value)
+        if task == "binary_classification":
+            if kind is bool or (kind in NUMBER and value in (0, 1)):
+                out[i] = int(value)
+            else:
+                errors.add(i, f"{name}: expected 0, 1, true or false, got {value!r}")
+        elif task == "multiclass_classification":
+            if kind in (str, int) and str(value) in by_text:
+                out[i] = by_text[str(value)]
+            else:
+                errors.add(i, f"{name}: {value!r} is not one of the classes {list(by_text.values())}")
+        elif kind in NUMBER and np.isfinite(_one_float(value)):
+            out[i] = value
+        else:
+            errors.add(i, f"{name}: expected a finite number, got {type_name(value)}")
+    return out

@@ -1,0 +1,39 @@
+"""Celery tasks of the monitoring engine: thin, by id, late-acked, retried on database errors."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from monitoring.models import ModelVersion
+from monitoring.services.analysis import version_analyse, versions_dirty
+from monitoring.services.compaction import sketches_compact_all
+from monitoring.services.profile import profile_rebuild
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
+
+@shared_task(**RETRY)
+def compact_sketches_task() -> int:
+    """On beat: merge appended partial sketches, then analyse every version with changed windows."""
+    merged = sketches_compact_all()
+    for version_id in versions_dirty():
+        analyse_version_task.delay(version_id)
+    return merged
+
+
+@shared_task(**RETRY)
+def analyse_version_task(version_id: int) -> int:
+    return version_analyse(version_id=version_id)
+
+
+@shared_task(**RETRY)
+def build_reference_profile_task(version_id: int, missing_only: bool = False) -> bool:
+    """Build the version's reference profile (``missing_only``: unless one exists) and re-fold
+    its sketches from raw rows so every window uses the new bins."""
+    version = ModelVersion.objects.select_related("model").filter(pk=version_id).first()
+    return profile_rebuild(version=version, missing_only=missing_only) if version else False

@@ -1,0 +1,93 @@
+"""The explain app's pieces on the dashboards: importance trend, flags, dependence, waterfall."""
+
+from datetime import datetime
+
+from explain import selectors as explain_selectors
+from explain.services import NoArtifact, explanation_for_prediction
+from monitoring.charts.base import empty_figure
+from monitoring.charts.feature import dependence_figure
+from monitoring.charts.importance import importance_figure
+from monitoring.models import ModelVersion, Prediction
+
+from .render import chart
+
+
+def _charts():
+    # Imported on use: explain.charts pulls in plotly.graph_objects, which only these
+    # sections need.
+    from explain import charts
+
+    return charts
+
+
+FLAGS_LISTED = 8
+
+
+def importance_section(*, version: ModelVersion, start: datetime, end: datetime, top: int = 8) -> dict:
+    """The SHAP importance trend of the range with the jump flags marked, and the flags.
+
+    Drawn from explain's selectors with our dict builder: explain's own trend figure does not
+    mark flags, and building plotly Figure objects costs a few hundred ms per page.
+    """
+    flags = explain_selectors.importance_flags(version=version, start=start, end=end)
+    trend = explain_selectors.importance_trend(version=version, start=start, end=end)
+    labels = {f["name"]: f.get("display_name") or f["name"] for f in version.features}
+    reason = ""
+    if not trend:
+        has_artifact = explain_selectors.artifact_current(version_id=version.pk) is not None
+        reason = (
+            "No predictions with computed importance in this range: importances are computed daily."
+            if has_artifact
+            else "No model artifact for this version: SHAP importances need the model file."
+        )
+    overall: dict[str, float] = {}
+    for day in trend:
+        for item in day["features"]:
+            overall[item["feature"]] = overall.get(item["feature"], 0.0) + item["share"]
+    chosen = sorted(overall, key=lambda f: -overall[f])[:top]
+    by_day = [{item["feature"]: item["share"] for item in day["features"]} for day in trend]
+    shares = {feature: [day.get(feature) for day in by_day] for feature in chosen}
+    reference = explain_selectors.importance_reference(version=version) if trend else None
+    figure = importance_figure(
+        days=[d["day"].isoformat() for d in trend],
+        rows=[d["rows"] for d in trend],
+        shares=shares,
+        reference={i["feature"]: i["share"] for i in reference["features"]} if reference else {},
+        labels=labels,
+        flags=[(f["day"].isoformat(), f["feature"], f["message"]) for f in flags],
+        reason=reason,
+    )
+    # The newest jumps first, one line per (day, feature) even when both baselines flagged it.
+    listed = list({(f["day"], f["feature"]): f for f in reversed(flags)}.values())
+    return {
+        "chart": chart("importance", figure, description="Dotted: the reference share. Rings: importance jumps."),
+        "flags": listed[:FLAGS_LISTED],
+        "more_flags": max(0, len(listed) - FLAGS_LISTED),
+    }
+
+
+def dependence_chart(
+    *, version: ModelVersion, feature: str, label: str, start: datetime, end: datetime, unit: str = ""
+) -> dict:
+    sample = explain_selectors.dependence_sample(version=version, feature=feature, start=start, end=end)
+    if sample["x"]:
+        reason = ""
+    elif explain_selectors.artifact_current(version_id=version.pk) is None:
+        reason = "No model artifact for this version: SHAP values need the model file."
+    else:
+        reason = "No SHAP sample in this range yet: importances are computed daily."
+    return chart(
+        "dependence",
+        dependence_figure(feature=label, values=sample["x"], shap=sample["shap"], unit=unit, reason=reason),
+    )
+
+
+def waterfall_chart(*, prediction: Prediction) -> tuple[dict, object | None]:
+    """The decision's waterfall, computed and stored on first view; an empty state without artifact."""
+    try:
+        explanation = explanation_for_prediction(prediction=prediction)
+    except NoArtifact as exc:
+        title = f"Why {prediction.request_id} scored {prediction.score:.3f}"
+        return chart("waterfall", empty_figure(title=title, reason=str(exc) or "This version has no model artifact.")), None
+    figure = _charts().waterfall_figure(explanation=explanation, version=prediction.version)
+    return chart("waterfall", figure), explanation

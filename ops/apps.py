@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+ACT_PERMISSION = "act_on_overrides"
+GRANTED_TO = ("Support agents", "Admins")
+
+
+def grant_act_permission(sender, using="default", **kwargs) -> None:
+    # Migration 0002 grants this once; a flush clears the grants, and post_migrate follows it.
+    from django.contrib.auth.models import Group, Permission
+
+    permission = Permission.objects.using(using).filter(
+        codename=ACT_PERMISSION, content_type__app_label="ops"
+    ).first()
+    if permission is None:
+        return
+    for name in GRANTED_TO:
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        group.permissions.add(permission)
+
+
+class OpsConfig(AppConfig):
+    name = "ops"
+    verbose_name = "Ops console"
+
+    def ready(self) -> None:
+        post_migrate.connect(grant_act_permission, sender=self, dispatch_uid="ops.grant_act_permission")

@@ -1,0 +1,164 @@
+"""Overrides that serving applies on top of a model, corrections of decisions, and their audit trail."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+
+from monitoring.models import MLModel, Prediction
+
+CHANGE_SEQUENCE = "ops_override_change_seq"
+
+
+def next_change_seq() -> models.Func:
+    return models.Func(models.Value(CHANGE_SEQUENCE), function="nextval")
+
+
+class OverrideState(models.TextChoices):
+    """Derived from times on read, never stored: an expiry takes effect without any job."""
+
+    ACTIVE = "active", "Active"
+    SCHEDULED = "scheduled", "Scheduled"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class Override(models.Model):
+    class Kind(models.TextChoices):
+        BLACKLIST = "blacklist", "Blacklist"
+        BOOST = "boost", "Boost"
+
+    class BoostMode(models.TextChoices):
+        MULTIPLIER = "multiplier", "Multiply the score"
+        ADDITIVE = "additive", "Add to the score"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Null means every model serving this item.
+    model = models.ForeignKey(MLModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    item_id = models.CharField(max_length=200)
+    boost_mode = models.CharField(max_length=16, choices=BoostMode.choices, null=True, blank=True)
+    boost_value = models.FloatField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+    # Drawn from a sequence on insert and on revoke: its maximum changes whenever the set of overrides
+    # does, which makes the serving ETag one index lookup instead of a scan.
+    change_seq = models.BigIntegerField(db_default=next_change_seq(), editable=False)
+
+    class Meta:
+        db_table = "ops_override"
+        ordering = ["-created", "-id"]
+        permissions = [("act_on_overrides", "Can blacklist, boost, correct decisions and revoke overrides")]
+        indexes = [
+            models.Index(fields=["model", "item_id"], name="override_model_item"),
+            models.Index(fields=["item_id"], name="override_item"),
+            models.Index(fields=["change_seq"], name="override_change_seq"),
+            models.Index(
+                fields=["starts_at"], name="override_live_start", condition=models.Q(revoked_at__isnull=True)
+            ),
+            models.Index(
+                fields=["ends_at"], name="override_live_end", condition=models.Q(revoked_at__isnull=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="blacklist")
+                | models.Q(boost_mode__isnull=False, boost_value__isnull=False, ends_at__isnull=False),
+                name="override_boost_complete",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=models.F("starts_at")),
+                name="override_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.item_id} ({self.scope_label})"
+
+    @property
+    def scope_label(self) -> str:
+        return self.model.slug if self.model_id else "all models"
+
+    def state_at(self, at: datetime) -> str:
+        if self.revoked_at is not None:
+            return OverrideState.REVOKED
+        if self.starts_at > at:
+            return OverrideState.SCHEDULED
+        if self.ends_at is not None and self.ends_at <= at:
+            return OverrideState.EXPIRED
+        return OverrideState.ACTIVE
+
+    def describe(self) -> str:
+        """A short plain-language account, e.g. "boost x1.5" or "blacklist"."""
+        if self.kind == self.Kind.BLACKLIST:
+            return "blacklist"
+        if self.boost_mode == self.BoostMode.MULTIPLIER:
+            return f"boost x{self.boost_value:g}"
+        return f"boost {self.boost_value:+g}"
+
+
+class Correction(models.Model):
+    """An agent's correction of one decision, optionally also recorded as its label."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
+    corrected_outcome = models.JSONField()
+    reason = models.TextField()
+    recorded_as_label = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField()
+
+    class Meta:
+        db_table = "ops_correction"
+        ordering = ["-created", "-id"]
+
+
+class AuditRecord(models.Model):
+    """Who did what, when, why, with the state before and after. Rows are never updated or deleted
+    (a database trigger refuses it), so references are plain values rather than foreign keys that a
+    later deletion would have to null out."""
+
+    class Action(models.TextChoices):
+        BLACKLIST = "blacklist", "Blacklist an item"
+        BOOST = "boost", "Boost an item"
+        REVOKE = "revoke", "Revoke an override"
+        CORRECT = "correct", "Correct a decision"
+
+    actor_id = models.BigIntegerField(null=True)
+    actor_name = models.CharField(max_length=150)
+    at = models.DateTimeField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    model_slug = models.CharField(max_length=100, blank=True)
+    item_id = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+
+    class Meta:
+        db_table = "ops_audit_record"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at", "-id"], name="audit_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit records are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit records are immutable.")

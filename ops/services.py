@@ -1,0 +1,324 @@
+"""Writes of the ops console. Each action writes its audit record in the same transaction."""
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+
+from monitoring.models import Label, MLModel, Prediction
+
+from . import clock
+from .models import AuditRecord, Correction, Override, OverrideState, next_change_seq
+
+ACT_PERMISSION = "ops.act_on_overrides"
+# First key of the two-int advisory lock, so ours never collide with other apps' locks.
+ITEM_LOCK_NAMESPACE = 6_000_001
+
+
+def user_can_act(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(ACT_PERMISSION))
+
+
+def boost_max_days() -> int:
+    return getattr(settings, "VIGIL_BOOST_MAX_DAYS", 30)
+
+
+def boost_default_days() -> int:
+    return getattr(settings, "VIGIL_BOOST_DEFAULT_DAYS", 7)
+
+
+def _require_actor(actor) -> None:
+    if not user_can_act(actor):
+        raise PermissionDenied("You are not allowed to act on overrides or decisions.")
+
+
+def _lock_item(item_id: str) -> None:
+    """Serialise writes about one item across all processes until the transaction ends, so two
+    agents acting on the same item at once see each other's entries."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ITEM_LOCK_NAMESPACE, item_id])
+
+
+def _clean_text(value: str | None, field: str, label: str, max_length: int | None = None) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError({field: f"{label} is required."})
+    if max_length and len(text) > max_length:
+        raise ValidationError({field: f"{label} must be at most {max_length} characters."})
+    return text
+
+
+def override_snapshot(override: Override) -> dict:
+    """JSON-able state of an override, as audit records keep it."""
+    return {
+        "id": override.pk,
+        "kind": override.kind,
+        "model": override.model.slug if override.model_id else None,
+        "item_id": override.item_id,
+        "boost_mode": override.boost_mode,
+        "boost_value": override.boost_value,
+        "starts_at": override.starts_at.isoformat() if override.starts_at else None,
+        "ends_at": override.ends_at.isoformat() if override.ends_at else None,
+        "reason": override.reason,
+        "revoked_at": override.revoked_at.isoformat() if override.revoked_at else None,
+        "revoke_reason": override.revoke_reason or None,
+    }
+
+
+def _audit(*, actor, action: str, obj, reason: str, before, after, model_slug="", item_id="", request_id=""):
+    return AuditRecord.objects.create(
+        actor_id=actor.pk,
+        actor_name=actor.get_username(),
+        at=clock.now(),
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=obj.pk,
+        model_slug=model_slug or "",
+        item_id=item_id or "",
+        request_id=request_id or "",
+        reason=reason,
+        before=before,
+        after=after,
+    )
+
+
+def _live(queryset, at: datetime):
+    """Overrides that apply at ``at`` or will later: not revoked, not ended."""
+    return queryset.filter(revoked_at__isnull=True).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+
+
+def override_blacklist(
+    *, actor, model: MLModel | None, item_id: str, reason: str, expires_at: datetime | None = None
+) -> Override:
+    """Blacklist ``item_id`` for ``model`` (None: every model) from now until ``expires_at`` (None: until
+    revoked). Refuses a second entry while one already covers the item for that model."""
+    _require_actor(actor)
+    item_id = _clean_text(item_id, "item_id", "Item", 200)
+    reason = _clean_text(reason, "reason", "A reason")
+    now = clock.now()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    with transaction.atomic():
+        _lock_item(item_id)
+        existing = _live(Override.objects.filter(kind=Override.Kind.BLACKLIST, item_id=item_id), now)
+        scope = Q(model__isnull=True) | Q(model=model) if model else Q(model__isnull=True)
+        duplicate = existing.filter(scope).select_related("model").first()
+        if duplicate is not None:
+            raise ValidationError(
+                {
+                    "item_id": f"Item '{item_id}' is already blacklisted for {duplicate.scope_label} "
+                    f"(entry #{duplicate.pk}); revoke that entry first or leave it as it is."
+                }
+            )
+        override = Override.objects.create(
+            kind=Override.Kind.BLACKLIST,
+            model=model,
+            item_id=item_id,
+            starts_at=now,
+            ends_at=expires_at,
+            reason=reason,
+            created_by=actor,
+            created=now,
+        )
+        _audit(
+            actor=actor,
+            action=AuditRecord.Action.BLACKLIST,
+            obj=override,
+            reason=reason,
+            before=None,
+            after=override_snapshot(override),
+            model_slug=model.slug if model else "",
+            item_id=item_id,
+        )
+    return override
+
+
+def _validate_boost(mode: str, value, starts_at: datetime, ends_at: datetime, now: datetime) -> float:
+    if mode not in Override.BoostMode.values:
+        raise ValidationError({"mode": "Choose a multiplier or an additive boost."})
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError({"value": "The boost value must be a finite number."})
+    if mode == Override.BoostMode.MULTIPLIER and (value <= 0 or value == 1):
+        raise ValidationError(
+            {"value": "A multiplier must be above 0 and not 1 (e.g. 1.5 to raise by half)."}
+        )
+    if mode == Override.BoostMode.ADDITIVE and value == 0:
+        raise ValidationError({"value": "An additive boost of 0 would change nothing."})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The end must be after the start."})
+    if ends_at <= now:
+        raise ValidationError({"ends_at": "The end must be in the future."})
+    max_days = boost_max_days()
+    if ends_at - starts_at > timedelta(days=max_days):
+        raise ValidationError(
+            {"ends_at": f"A boost may last at most {max_days} days; choose an earlier end."}
+        )
+    return float(value)
+
+
+def override_boost(
+    *,
+    actor,
+    model: MLModel,
+    item_id: str,
+    mode: str,
+    value: float,
+    reason: str,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> Override:
+    """Boost ``item_id``'s score for ``model`` between ``starts_at`` (default now) and ``ends_at``
+    (default a week later, at most VIGIL_BOOST_MAX_DAYS). One boost per item and model at a time."""
+    _require_actor(actor)
+    if model is None:
+        raise ValidationError({"model": "Choose the model whose scores the boost changes."})
+    item_id = _clean_text(item_id, "item_id", "Item", 200)
+    reason = _clean_text(reason, "reason", "A reason")
+    now = clock.now()
+    starts_at = starts_at or now
+    ends_at = ends_at or starts_at + timedelta(days=boost_default_days())
+    value = _validate_boost(mode, value, starts_at, ends_at, now)
+    with transaction.atomic():
+        _lock_item(item_id)
+        overlapping = (
+            _live(Override.objects.filter(kind=Override.Kind.BOOST, item_id=item_id, model=model), now)
+            .filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+            .first()
+        )
+        if overlapping is not None:
+            raise ValidationError(
+                {
+                    "item_id": f"Item '{item_id}' already has a boost for {model.slug} in that period "
+                    f"(entry #{overlapping.pk}, {overlapping.describe()}); revoke it first."
+                }
+            )
+        override = Override.objects.create(
+            kind=Override.Kind.BOOST,
+            model=model,
+            item_id=item_id,
+            boost_mode=mode,
+            boost_value=value,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+            created_by=actor,
+            created=now,
+        )
+        _audit(
+            actor=actor,
+            action=AuditRecord.Action.BOOST,
+            obj=override,
+            reason=reason,
+            before=None,
+            after=override_snapshot(override),
+            model_slug=model.slug,
+            item_id=item_id,
+        )
+    return override
+
+
+def override_revoke(*, actor, override_id: int, reason: str) -> Override:
+    """End an active or scheduled override now. Expired and revoked ones are left as they are."""
+    _require_actor(actor)
+    reason = _clean_text(reason, "reason", "A reason")
+    with transaction.atomic():
+        override = (
+            Override.objects.select_for_update(of=("self",)).select_related("model").get(pk=override_id)
+        )
+        now = clock.now()
+        state = override.state_at(now)
+        if state == OverrideState.REVOKED:
+            raise ValidationError({"reason": f"Override #{override.pk} was already revoked."})
+        if state == OverrideState.EXPIRED:
+            raise ValidationError({"reason": f"Override #{override.pk} has already expired."})
+        before = override_snapshot(override)
+        Override.objects.filter(pk=override.pk).update(
+            revoked_at=now, revoked_by=actor, revoke_reason=reason, change_seq=next_change_seq()
+        )
+        override.refresh_from_db()
+        _audit(
+            actor=actor,
+            action=AuditRecord.Action.REVOKE,
+            obj=override,
+            reason=reason,
+            before=before,
+            after=override_snapshot(override),
+            model_slug=override.model.slug if override.model_id else "",
+            item_id=override.item_id,
+        )
+    return override
+
+
+def parse_outcome(text: str):
+    """An outcome typed in a form: numbers and true/false become JSON values, the rest stays text."""
+    value = (text or "").strip()
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            number = cast(value)
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            return number
+    return value
+
+
+def decision_correct(
+    *, actor, prediction: Prediction, corrected_outcome, reason: str, record_as_label: bool = False
+) -> Correction:
+    """Record that ``prediction`` should have been ``corrected_outcome``. With ``record_as_label`` the
+    outcome also becomes the prediction's label, marked human-corrected for monitoring."""
+    _require_actor(actor)
+    if corrected_outcome is None or corrected_outcome == "":
+        raise ValidationError({"corrected_outcome": "The corrected outcome is required."})
+    reason = _clean_text(reason, "reason", "A reason")
+    now = clock.now()
+    with transaction.atomic():
+        previous = Label.objects.filter(
+            model_id=prediction.model_id, request_id=prediction.request_id
+        ).first()
+        correction = Correction.objects.create(
+            prediction=prediction,
+            corrected_outcome=corrected_outcome,
+            reason=reason,
+            recorded_as_label=record_as_label,
+            created_by=actor,
+            created=now,
+        )
+        if record_as_label:
+            _record_label(prediction=prediction, outcome=corrected_outcome, at=now)
+        _audit(
+            actor=actor,
+            action=AuditRecord.Action.CORRECT,
+            obj=correction,
+            reason=reason,
+            before={
+                "prediction": prediction.prediction,
+                "score": prediction.score,
+                "label": previous.value if previous else None,
+            },
+            after={"corrected_outcome": corrected_outcome, "recorded_as_label": record_as_label},
+            model_slug=prediction.model.slug,
+            item_id=prediction.item_id or "",
+            request_id=prediction.request_id,
+        )
+    return correction
+
+
+def _record_label(*, prediction: Prediction, outcome, at: datetime) -> None:
+    # Labels belong to ingestion; its public service keeps matching and counting in one place.
+    from monitoring.services.labels import labels_ingest
+
+    result = labels_ingest(
+        model=prediction.model,
+        rows=[{"request_id": prediction.request_id, "label": outcome, "timestamp": at.isoformat()}],
+        human_corrected=True,
+    )
+    if result.get("rejected"):
+        problems = "; ".join(str(r.get("errors", r)) for r in result["rejected"])
+        raise ValidationError({"corrected_outcome": f"The label could not be recorded: {problems}"})

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import action_views, views
+
+app_name = "ops"
+urlpatterns = [
+    path("", views.lookup, name="lookup"),
+    path("decisions/<slug:model_slug>/<str:request_id>/", views.decision, name="decision"),
+    path("decisions/<slug:model_slug>/<str:request_id>/correct/", action_views.correct, name="correct"),
+    path("overrides/", views.overrides, name="overrides"),
+    path("overrides/export.csv", views.overrides_csv, name="overrides-csv"),
+    path("overrides/blacklist/", action_views.blacklist, name="blacklist"),
+    path("overrides/boost/", action_views.boost, name="boost"),
+    path("overrides/<int:pk>/revoke/", action_views.revoke, name="revoke"),
+    path("audit/", views.audit, name="audit"),
+]
