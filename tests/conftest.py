@@ -4,6 +4,9 @@ import pytest
 
 # Sync Playwright runs an event loop in the test thread; Django must still allow ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Every connection the tests open (threads, workers, live servers): a lock wait or an abandoned
+# transaction ends in an error after a while instead of hanging the suite.
+os.environ.setdefault("PGOPTIONS", "-c lock_timeout=60s -c idle_in_transaction_session_timeout=600s")
 
 CHROMIUM = os.getenv("VIGIL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from monitoring.models import SketchPartial, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
@@ -15,31 +15,14 @@ from monitoring.services.labels import labels_ingest
 from monitoring.services.sketching import sketch_fold_labels, sketch_fold_predictions
 from monitoring.sketch_codec import Sketch
 
+from ..threads import run_threads
 from .engine_factories import T0, api_rows, batch, draw, make_version, store_predictions, store_reference
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _threads(targets):
-    errors = []
-
-    def wrap(fn):
-        def run():
-            try:
-                fn()
-            except BaseException as exc:  # surfaced below: a thread's failure must fail the test
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        return run
-
-    threads = [threading.Thread(target=wrap(t)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    run_threads(*targets)
 
 
 def test_concurrent_ingests_into_one_hour_count_every_row_once():

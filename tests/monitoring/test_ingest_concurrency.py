@@ -1,39 +1,13 @@
 """Two clients with their own connections send overlapping batches at the same moment."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from monitoring.models import Label, Prediction
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 
+from ..threads import run_threads
 from .ingest_factories import binary_model, rows
-
-
-def run_together(*jobs):
-    """Run each job in its own thread (own DB connection), released by one barrier."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    failures: list = []
-
-    def worker(k, job):
-        try:
-            barrier.wait()
-            results[k] = job()
-        except Exception as exc:  # noqa: BLE001 - re-raised in the test thread below
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(k, job)) for k, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not failures, failures
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,7 +16,7 @@ def test_overlapping_batches_store_each_row_exactly_once():
     # Reversed order in the second batch makes lock-order deadlocks likely if inserts were unordered.
     first = rows(0, 1500)
     second = list(reversed(rows(750, 2250)))
-    a, b = run_together(lambda: predictions_ingest(model=model, rows=first),
+    a, b = run_threads(lambda: predictions_ingest(model=model, rows=first),
                         lambda: predictions_ingest(model=model, rows=second))
     assert Prediction.objects.filter(model=model).count() == 2250
     assert a["accepted"] + b["accepted"] == 2250
@@ -54,7 +28,7 @@ def test_overlapping_batches_store_each_row_exactly_once():
 def test_retry_racing_the_original_is_all_duplicates_for_one_of_them():
     model, _ = binary_model()
     batch = rows(0, 800)
-    a, b = run_together(lambda: predictions_ingest(model=model, rows=batch),
+    a, b = run_threads(lambda: predictions_ingest(model=model, rows=batch),
                         lambda: predictions_ingest(model=model, rows=batch))
     assert a["accepted"] + b["accepted"] == 800
     assert a["duplicates"] + b["duplicates"] == 800
@@ -66,7 +40,7 @@ def test_concurrent_labels_for_the_same_requests_keep_one_row_each():
     model, _ = binary_model()
     ones = [{"request_id": f"r-{i}", "label": 1} for i in range(300)]
     zeros = [{"request_id": f"r-{i}", "label": 0} for i in reversed(range(150, 450))]
-    a, b = run_together(lambda: labels_ingest(model=model, rows=ones),
+    a, b = run_threads(lambda: labels_ingest(model=model, rows=ones),
                         lambda: labels_ingest(model=model, rows=zeros))
     assert a["pending"] == 300 and b["pending"] == 300
     assert Label.objects.count() == 450

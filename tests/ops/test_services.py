@@ -1,4 +1,3 @@
-import threading
 from datetime import timedelta
 
 import pytest
@@ -9,6 +8,7 @@ from monitoring.models import Label, Prediction
 from ops import services
 from ops.models import AuditRecord, Correction, Override, OverrideState
 
+from ..threads import run_threads
 from .conftest import T0, grant_act
 
 
@@ -236,25 +236,18 @@ def test_audit_records_are_immutable(agent, recs, now):
 
 def _race(action, users) -> list[str]:
     """Run ``action(user)`` in one thread per user, released together; "created" or "refused" each."""
-    barrier = threading.Barrier(len(users))
-    outcomes: list[str] = []
 
-    def run(user):
-        try:
-            barrier.wait()
-            action(user)
-            outcomes.append("created")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+    def attempt(user):
+        def run():
+            try:
+                action(user)
+            except ValidationError:
+                return "refused"
+            return "created"
 
-    threads = [threading.Thread(target=run, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
+        return run
+
+    return sorted(run_threads(*(attempt(user) for user in users)))
 
 
 @pytest.mark.django_db(transaction=True)
