@@ -282,10 +282,9 @@ def test_auth_and_scopes(model, api_client, client_with):
     assert Prediction.objects.count() == 0
 
 
-def test_rows_stored_after_the_existence_check_fall_back_to_on_conflict(model, monkeypatch):
-    # Simulates a concurrent batch committing between the lookup and the COPY.
+def test_a_batch_overlapping_stored_rows_falls_back_to_on_conflict(model):
+    # The direct COPY fails on the first stored request_id; the staging path stores the rest.
     predictions_ingest(model=model, rows=rows(0, 10))
-    monkeypatch.setattr(ingest_service, "_existing_ids", lambda cursor, model, request_ids: set())
     result = predictions_ingest(model=model, rows=rows(5, 15))
     assert (result["accepted"], result["duplicates"]) == (5, 5)
     assert Prediction.objects.count() == 15
