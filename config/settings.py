@@ -156,6 +156,8 @@ CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {
 }
 # Rows received more than this after their timestamp count as late (data quality).
 VIGIL_LATE_SECONDS = envint("VIGIL_LATE_SECONDS", "3600")
+# Segments per version that get sketches of their own (monitoring.models.TrackedSegment).
+VIGIL_MAX_SEGMENTS = envint("VIGIL_MAX_SEGMENTS", "20")
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.getenv("EMAIL_HOST", "127.0.0.1")

@@ -1,7 +1,7 @@
 from .data import Label, Prediction, ReferenceRow
 from .registry import MLModel, ModelVersion
 from .results import AnalysisResult
-from .sketches import Granularity, ReferenceProfile, SketchPartial, WindowSketch
+from .sketches import Granularity, ReferenceProfile, SketchPartial, TrackedSegment, WindowSketch
 from .tokens import ApiToken
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "ReferenceProfile",
     "ReferenceRow",
     "SketchPartial",
+    "TrackedSegment",
     "WindowSketch",
 ]

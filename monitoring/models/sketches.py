@@ -68,3 +68,21 @@ class WindowSketch(models.Model):
                 fields=["version", "granularity", "window_start", "segment"], name="uniq_window_sketch"
             )
         ]
+
+
+class TrackedSegment(models.Model):
+    """A segment whose rows get sketches of their own, besides the all-rows sketch.
+
+    The first VIGIL_MAX_SEGMENTS distinct segments a version receives (most frequent of a
+    batch first) are tracked; rows of any other segment count in the all-rows sketch only.
+    Without a cap, a segment field carrying an id (a customer, a session) would multiply
+    the partials written per batch and the windows compacted per hour by its cardinality.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)
+    segment = models.CharField(max_length=100)
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "monitoring_tracked_segment"
+        constraints = [models.UniqueConstraint(fields=["version", "segment"], name="uniq_tracked_segment")]

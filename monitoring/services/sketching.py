@@ -24,13 +24,14 @@ from django.conf import settings
 from django.db import connection
 
 from monitoring.batch import LabelChange, PredictionBatch
-from monitoring.models import ModelVersion, ReferenceRow, SketchPartial
+from monitoring.models import ModelVersion, ReferenceRow, SketchPartial, TrackedSegment
 from monitoring.services.profile import Profile, layout_for_version, profile_load, profile_request_build
 from monitoring.sketch_build import Layout, labels_sketch, rows_sketch
 from monitoring.sketch_codec import Sketch
 
 HOUR_NS = 3_600_000_000_000
 _LOCK_CLASS = 0x56474C  # first key of the two-key advisory lock: "VGL"
+_SEGMENT_LOCK_CLASS = 0x564753  # "VGS": serialises adding tracked segments, per model
 
 
 def _late_ns() -> int:
@@ -45,6 +46,39 @@ def _lock_labels(model_id: int, *, exclusive: bool) -> None:
     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cur:
         cur.execute(f"SELECT {fn}(%s, %s)", [_LOCK_CLASS, int(model_id)])
+
+
+def _tracked_segments(version: ModelVersion, segments: np.ndarray | None) -> np.ndarray | None:
+    """The batch's segment column with untracked segments blanked (they fold into all rows only).
+
+    Segments not yet tracked are added, most frequent in the batch first, while the version
+    has fewer than VIGIL_MAX_SEGMENTS. Adding takes a per-model lock, so concurrent batches
+    never exceed the cap; it happens at most that many times per version, so the lock is
+    almost never taken.
+    """
+    if segments is None:
+        return None
+    values, counts = np.unique(np.array([s or "" for s in segments], dtype=object), return_counts=True)
+    present = {str(v): int(c) for v, c in zip(values, counts, strict=True) if v}
+    if not present:
+        return None
+    tracked = _tracked_of(version.pk)
+    cap = int(getattr(settings, "VIGIL_MAX_SEGMENTS", 20))
+    if len(tracked) < cap and not present.keys() <= tracked:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SEGMENT_LOCK_CLASS, int(version.model_id)])
+        tracked = _tracked_of(version.pk)  # as of now that the lock is held
+        new = sorted((s for s in present if s not in tracked), key=lambda s: (-present[s], s))[: max(0, cap - len(tracked))]
+        TrackedSegment.objects.bulk_create([TrackedSegment(version=version, segment=s) for s in new],
+                                           ignore_conflicts=True)
+        tracked |= set(new)
+    if present.keys() <= tracked:
+        return segments
+    return np.array([s if s in tracked else None for s in segments], dtype=object)
+
+
+def _tracked_of(version_id: int) -> set[str]:
+    return set(TrackedSegment.objects.filter(version_id=version_id).values_list("segment", flat=True))
 
 
 def _groups(hours: np.ndarray, segments: np.ndarray | None):
@@ -88,7 +122,7 @@ def sketch_fold_predictions(*, version: ModelVersion, batch: PredictionBatch) ->
         late = (batch.received_at_ns - np.asarray(batch.timestamps, dtype=np.int64)) > _late_ns()
     rng = np.random.default_rng()
     scores = np.asarray(batch.scores, dtype=np.float64)
-    groups = list(_groups(hours, batch.segments))
+    groups = list(_groups(hours, _tracked_segments(version, batch.segments)))
     sketches = {}
     for h, seg, idx in groups:
         cols = {k: v[idx] for k, v in batch.features.items()}
@@ -150,10 +184,13 @@ def sketch_fold_labels(*, model, changes: list[LabelChange]) -> None:
         rows = cur.fetchall()
     if not rows:
         return
+    tracked = set(
+        TrackedSegment.objects.filter(version_id__in={r[1] for r in rows}).values_list("version_id", "segment")
+    )
     grouped: dict[tuple, list] = defaultdict(list)
     for request_id, version_id, hour, score, prediction, segment in rows:
         grouped[(version_id, int(hour), "")].append((by_id[request_id], score, prediction))
-        if segment:
+        if segment and (version_id, segment) in tracked:
             grouped[(version_id, int(hour), segment)].append((by_id[request_id], score, prediction))
     layouts: dict[int, tuple[Layout, Profile | None]] = {}
     partials = []

@@ -97,6 +97,28 @@ def test_retried_batch_and_parallel_duplicates_add_nothing():
     assert s.count("rows") == 300
 
 
+def test_concurrent_batches_with_new_segments_never_track_more_than_the_cap(settings):
+    from monitoring.models import TrackedSegment
+
+    settings.VIGIL_MAX_SEGMENTS = 3
+    version = make_version()
+    store_reference(version)
+    rng = np.random.default_rng(13)
+
+    def ingest(prefix, segments):
+        rows = api_rows(draw(120, rng), prefix=prefix)
+        for k, row in enumerate(rows):
+            row["segment"] = segments[k % len(segments)]
+        return lambda: predictions_ingest(model=version.model, rows=rows)
+
+    _threads([ingest("a", ["s1", "s2", "s3"]), ingest("b", ["s4", "s5"]), ingest("c", ["s6", "s1"])])
+    assert TrackedSegment.objects.filter(version=version).count() == 3
+    sketches_compact_all(version_id=version.pk)
+    assert WindowSketch.objects.filter(version=version).exclude(segment="").values("segment").distinct().count() == 3
+    total = sketch_range_get(version=version, start=T0, end=T0 + timedelta(hours=1)).sketch
+    assert total.count("rows") == 360
+
+
 def test_late_pending_and_replaced_labels_through_ingestion():
     version = make_version()
     store_reference(version)

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from monitoring.models import SketchPartial, WindowSketch
+from monitoring.models import SketchPartial, TrackedSegment, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.services import compaction
 from monitoring.services.evaluate import drift_report
@@ -149,6 +149,30 @@ def test_segments_are_sketched_apart():
     np.testing.assert_array_equal(
         web.sketch.arrays["b:income"] + app.sketch.arrays["b:income"], total.sketch.arrays["b:income"]
     )
+
+
+def test_only_the_first_segments_up_to_the_cap_get_sketches_of_their_own(settings):
+    settings.VIGIL_MAX_SEGMENTS = 2
+    version = make_version()
+    store_reference(version)
+    d = draw(300, np.random.default_rng(8))
+    # One batch with three segments: the two most frequent are tracked, the third is not.
+    segs = ["web"] * 150 + ["app"] * 100 + ["kiosk"] * 50
+    store_predictions(version, batch(d, segments=segs))
+    later = draw(60, np.random.default_rng(9))
+    store_predictions(version, batch(later, segments=["partner"] * 30 + ["web"] * 30))
+    compaction.sketches_compact_all(version_id=version.pk)
+    assert set(TrackedSegment.objects.filter(version=version).values_list("segment", flat=True)) == {"web", "app"}
+    assert set(WindowSketch.objects.filter(version=version).exclude(segment="").values_list("segment", flat=True)) == {
+        "web", "app"}  # fmt: skip
+    assert _day_window(version).count("rows") == 360  # every row counts in the all-rows sketch
+    assert _day_window(version, "web").count("rows") == 180
+    # A label for an untracked segment's prediction folds into all rows only.
+    store_labels(version.model, [(rid, 1) for rid in later["request_ids"]])
+    compaction.sketches_compact_all(version_id=version.pk)
+    assert _day_window(version).count("lab:n") == 60
+    assert _day_window(version, "web").count("lab:n") == 30
+    assert not WindowSketch.objects.filter(segment__in=["kiosk", "partner"]).exists()
 
 
 def test_nulls_out_of_range_unseen_and_late_rows_are_counted():
