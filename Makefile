@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(PY) -m config.run
 
 test: $(STAMP) browser
-	$(PY) -m config.embedded $(PY) -m pytest $(PYTEST_ARGS)
+	PYTHONUNBUFFERED=1 $(PY) -m config.embedded $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -44,3 +44,35 @@ def test_concurrent_labels_for_the_same_requests_keep_one_row_each():
                         lambda: labels_ingest(model=model, rows=zeros))
     assert a["pending"] == 300 and b["pending"] == 300
     assert Label.objects.count() == 450
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waiting_on_an_uncommitted_overlap_does_not_freeze_the_process():
+    # The second batch's COPY waits on rows the first thread has not committed; that thread
+    # must still run (its Python work, then its commit) while the COPY waits.
+    import threading
+    import time
+
+    from django.db import transaction
+
+    model, _ = binary_model()
+    inserted = threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            predictions_ingest(model=model, rows=rows(0, 10))
+            inserted.set()
+            time.sleep(1.0)  # Python work while the rows are uncommitted
+        return "committed"
+
+    def overlapping():
+        inserted.wait(10)
+        return predictions_ingest(model=model, rows=rows(5, 15))
+
+    started = time.monotonic()
+    held, result = run_threads(holder, overlapping)
+    assert held == "committed"
+    assert (result["accepted"], result["duplicates"]) == (5, 5)
+    assert time.monotonic() - started < 10
+    assert Prediction.objects.count() == 15
+
