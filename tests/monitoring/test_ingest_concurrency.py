@@ -1,5 +1,7 @@
 """Two clients with their own connections send overlapping batches at the same moment."""
 
+import time
+
 import pytest
 
 from monitoring.models import Label, Prediction
@@ -47,32 +49,50 @@ def test_concurrent_labels_for_the_same_requests_keep_one_row_each():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_waiting_on_an_uncommitted_overlap_does_not_freeze_the_process():
-    # The second batch's COPY waits on rows the first thread has not committed; that thread
-    # must still run (its Python work, then its commit) while the COPY waits.
+def test_a_batch_overlapping_uncommitted_rows_waits_outside_the_copy():
+    # psycopg2 holds the GIL at the end of a COPY; a COPY waiting on another thread's
+    # uncommitted rows can freeze that thread for good (see ingest.COPY_LOCK_TIMEOUT). The
+    # direct COPY must give up within its lock timeout and wait in the staging INSERT.
     import threading
-    import time
 
-    from django.db import transaction
+    from django.db import connection, transaction
 
     model, _ = binary_model()
-    inserted = threading.Event()
+    inserted, release = threading.Event(), threading.Event()
 
     def holder():
         with transaction.atomic():
             predictions_ingest(model=model, rows=rows(0, 10))
             inserted.set()
-            time.sleep(1.0)  # Python work while the rows are uncommitted
+            release.wait(30)
         return "committed"
 
     def overlapping():
         inserted.wait(10)
         return predictions_ingest(model=model, rows=rows(5, 15))
 
-    started = time.monotonic()
-    held, result = run_threads(holder, overlapping)
-    assert held == "committed"
-    assert (result["accepted"], result["duplicates"]) == (5, 5)
-    assert time.monotonic() - started < 10
-    assert Prediction.objects.count() == 15
+    def observer():
+        inserted.wait(10)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND wait_event_type = 'Lock'")
+                    waiting = [q.strip() for (q,) in cursor.fetchall()]
+                if waiting:
+                    time.sleep(0.3)  # longer than the COPY's lock timeout: look again
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND wait_event_type = 'Lock'")
+                        return [q.strip() for (q,) in cursor.fetchall()]
+                time.sleep(0.02)
+            return []
+        finally:
+            release.set()
 
+    held, result, waiting = run_threads(holder, overlapping, observer)
+    assert held == "committed"
+    assert len(waiting) == 1 and waiting[0].startswith("INSERT INTO monitoring_prediction"), waiting
+    assert (result["accepted"], result["duplicates"]) == (5, 5)
+    assert Prediction.objects.count() == 15
