@@ -144,6 +144,8 @@ class TimeseriesView(MetricsView):
             OpenApiParameter("granularity", OpenApiTypes.STR, enum=["hour", "day"], description="default day"),
             OpenApiParameter("feature", OpenApiTypes.STR, description="feature name (drift and quality metrics)"),
             *RANGE_PARAMS,
+            OpenApiParameter("segment", OpenApiTypes.STR,
+                             description="one of the version's tracked segments (default: all rows)"),
         ],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         summary="Time series of one metric from the stored window analyses",
@@ -168,8 +170,11 @@ class TimeseriesView(MetricsView):
                     f"Invalid input: feature: metric {metric!r} needs one of the version's features.",
                     {"feature": [f"One of: {', '.join(names)}."]},
                 )
+        segment = request.query_params.get("segment", "")
         points = timeseries_get(
-            version=version, metric=metric, granularity=granularity, start=start, end=end, feature=feature
+            version=version, metric=metric, granularity=granularity, start=start, end=end, feature=feature,
+            segment=segment,
         )
-        body = {"metric": metric, "granularity": granularity, "feature": feature, "version": version.version, "points": points}
+        body = {"metric": metric, "granularity": granularity, "feature": feature, "version": version.version,
+                "segment": segment, "points": points}
         return Response(clean(body))

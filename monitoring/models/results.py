@@ -13,6 +13,8 @@ class AnalysisResult(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)
     granularity = models.CharField(max_length=4, choices=Granularity.choices)
     window_start = models.DateTimeField()
+    # "" for all rows; else one of the version's tracked segments (monitoring.models.TrackedSegment).
+    segment = models.CharField(max_length=100, default="", blank=True)
     payload = models.JSONField()
     # The WindowSketch.changed this result was computed from: newer sketch -> recompute.
     sketch_changed = models.DateTimeField()
@@ -21,5 +23,8 @@ class AnalysisResult(models.Model):
     class Meta:
         db_table = "monitoring_analysis_result"
         constraints = [
-            models.UniqueConstraint(fields=["version", "granularity", "window_start"], name="uniq_analysis_result")
+            # Segment before window_start: a page reads one segment's range of windows.
+            models.UniqueConstraint(
+                fields=["version", "granularity", "segment", "window_start"], name="uniq_analysis_result_segment"
+            )
         ]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from monitoring.models import AnalysisResult, ModelVersion
+from monitoring.models import ModelVersion
 from monitoring.sketch_codec import Sketch
 
 HOUR = timedelta(hours=1)
@@ -76,16 +76,6 @@ def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, s
         total.merge(Sketch.from_bytes(data))
         binned = binned and is_binned
     return RangeSketch(start=h0, end=h1, sketch=total, binned=binned, parts=len(rows))
-
-
-def result_series(
-    *, version: ModelVersion, granularity: str, start: datetime, end: datetime
-) -> list[AnalysisResult]:
-    return list(
-        AnalysisResult.objects.filter(
-            version=version, granularity=granularity, window_start__gte=start, window_start__lt=end
-        ).order_by("window_start")
-    )
 
 
 def version_for(*, model, version: str | None) -> ModelVersion | None:

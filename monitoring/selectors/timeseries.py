@@ -18,7 +18,7 @@ from monitoring.models import ModelVersion
 SQL = """
 SELECT window_start, jsonb_path_query_first(payload, %s::jsonpath, %s::jsonb)
   FROM monitoring_analysis_result
- WHERE version_id = %s AND granularity = %s AND window_start >= %s AND window_start < %s
+ WHERE version_id = %s AND granularity = %s AND segment = %s AND window_start >= %s AND window_start < %s
  ORDER BY window_start
 """
 
@@ -103,7 +103,14 @@ METRICS: dict[str, Metric] = {
 
 
 def timeseries_get(
-    *, version: ModelVersion, metric: str, granularity: str, start: datetime, end: datetime, feature: str | None
+    *,
+    version: ModelVersion,
+    metric: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    feature: str | None,
+    segment: str = "",
 ) -> list[dict]:
     """``[{"t", "value", ...extras}]`` per analysed window of ``[start, end)``; value None when
     the window lacks it (e.g. no labels yet)."""
@@ -112,7 +119,7 @@ def timeseries_get(
     if feature == "score" and spec.needs_feature:
         path = SCORE_DRIFT
     with connection.cursor() as cur:
-        cur.execute(SQL, [path, orjson.dumps({"f": feature or ""}).decode(), version.pk, granularity, start, end])
+        cur.execute(SQL, [path, orjson.dumps({"f": feature or ""}).decode(), version.pk, granularity, segment, start, end])
         rows = cur.fetchall()
     points = []
     for t, obj in rows:

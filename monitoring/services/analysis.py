@@ -28,21 +28,32 @@ HISTORY_DAYS = 7
 # Performance drop (reference minus window) that counts as a fall, by metric.
 DROP = {"roc_auc": 0.05, "accuracy": 0.05, "rmse": 0.2}
 
-DIRTY_SQL = """
-SELECT ws.granularity, ws.window_start, ws.changed, ws.binned, ws.data, ws.sample
+# All rows ("") and every tracked segment get their own results (segment sketches exist
+# only for tracked segments, see monitoring.services.sketching).
+DIRTY_FROM = """
   FROM monitoring_window_sketch ws
   LEFT JOIN monitoring_analysis_result ar
     ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
- WHERE ws.version_id = %s AND ws.segment = '' AND ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed OR %s)
+   AND ar.segment = ws.segment
+ WHERE ws.version_id = %s AND ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed OR %s)
    AND ws.window_start >= %s AND ws.window_start < %s
- ORDER BY ws.granularity, ws.window_start
 """
+DIRTY_SQL = (
+    "SELECT ws.segment, ws.granularity, ws.window_start, ws.changed, ws.binned, ws.data, ws.sample"
+    + DIRTY_FROM
+    + " ORDER BY ws.segment, ws.granularity, ws.window_start"
+)
+DIRTY_START_SQL = "SELECT min(ws.window_start)" + DIRTY_FROM
+# Windows are streamed and results written in chunks: a backfill of 90 days x 20 segments
+# is tens of thousands of sketches, too many to hold in memory at once.
+CHUNK = 200
 
 DIRTY_VERSIONS_SQL = """
 SELECT DISTINCT ws.version_id FROM monitoring_window_sketch ws
   LEFT JOIN monitoring_analysis_result ar
     ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
- WHERE ws.segment = '' AND ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed)
+   AND ar.segment = ws.segment
+ WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed)
 """
 
 
@@ -139,10 +150,10 @@ def window_analyse(
     )
 
 
-def _history(granularity: str, start: datetime, volumes: dict) -> list[int]:
-    """Rows in the same hour (or day) on each of the previous days."""
+def _history(segment: str, granularity: str, start: datetime, volumes: dict) -> list[int]:
+    """Rows of the segment in the same hour (or day) on each of the previous days."""
     starts = [start - timedelta(days=k) for k in range(1, HISTORY_DAYS + 1)]
-    return [volumes[(granularity, s)] for s in starts if volumes.get((granularity, s)) is not None]
+    return [volumes[(segment, granularity, s)] for s in starts if volumes.get((segment, granularity, s)) is not None]
 
 
 def version_analyse(
@@ -168,9 +179,9 @@ def version_analyse(
         cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, version_id])
         if not cur.fetchone()[0]:
             return 0
-        cur.execute(DIRTY_SQL, [version_id, force, lo, hi])
-        windows = cur.fetchall()
-        if not windows:
+        cur.execute(DIRTY_START_SQL, [version_id, force, lo, hi])
+        earliest = cur.fetchone()[0]
+        if earliest is None:
             return 0
         first = (
             WindowSketch.objects.filter(version=version, segment="", granularity="hour")
@@ -178,53 +189,69 @@ def version_analyse(
             .values_list("window_start", flat=True)
             .first()
         )
-        cache: dict[tuple, Sketch] = {}
+        cache: dict[tuple, Sketch | None] = {}
         # Volumes of earlier windows for the same-hour trailing median, in one query.
         volumes: dict[tuple, int] = {
-            (g, ws): rows
-            for g, ws, rows in AnalysisResult.objects.filter(
-                version=version, window_start__gte=windows[0][1] - timedelta(days=HISTORY_DAYS)
-            ).values_list("granularity", "window_start", "payload__rows")
+            (seg, g, ws): rows
+            for seg, g, ws, rows in AnalysisResult.objects.filter(
+                version=version, window_start__gte=earliest - timedelta(days=HISTORY_DAYS)
+            ).values_list("segment", "granularity", "window_start", "payload__rows")
         }
-        results = []
+        results: list[AnalysisResult] = []
+        done = 0
         now = timezone.now()
-        for granularity, start, changed, binned, data, sample in windows:
-            sketch = Sketch.from_bytes(data, sample)
-            cache[(granularity, start)] = sketch
-            prev_key = (granularity, start - STEP[granularity])
-            if prev_key not in cache:
-                row = WindowSketch.objects.filter(
-                    version=version, segment="", granularity=granularity, window_start=prev_key[1]
-                ).values_list("data", flat=True).first()
-                cache[prev_key] = Sketch.from_bytes(row) if row is not None else None
-            payload = window_analyse(
-                version=version,
-                profile=profile,
-                sketch=sketch,
-                previous=cache[prev_key],
-                volume_history=_history(granularity, start, volumes),
-                first_window=first is not None and start <= first < start + STEP[granularity],
-                binned=binned,
-                light=granularity == "hour",
-            )
-            volumes[(granularity, start)] = payload["rows"]
-            cache.pop(prev_key, None)
-            results.append(
-                AnalysisResult(
+        with connection.connection.cursor(name=f"vigil_dirty_{version_id}") as windows:
+            windows.itersize = CHUNK
+            windows.execute(DIRTY_SQL, [version_id, force, lo, hi])
+            for segment, granularity, start, changed, binned, data, sample in windows:
+                sketch = Sketch.from_bytes(data, sample)
+                cache[(segment, granularity, start)] = sketch
+                prev_key = (segment, granularity, start - STEP[granularity])
+                if prev_key not in cache:
+                    row = WindowSketch.objects.filter(
+                        version=version, segment=segment, granularity=granularity, window_start=prev_key[2]
+                    ).values_list("data", flat=True).first()
+                    cache[prev_key] = Sketch.from_bytes(row) if row is not None else None
+                payload = window_analyse(
                     version=version,
-                    granularity=granularity,
-                    window_start=start,
-                    payload=payload,
-                    sketch_changed=changed,
-                    computed_at=now,
+                    profile=profile,
+                    sketch=sketch,
+                    previous=cache[prev_key],
+                    volume_history=_history(segment, granularity, start, volumes),
+                    # Training-serving skew: judged once, on all rows of the first window.
+                    first_window=segment == "" and first is not None and start <= first < start + STEP[granularity],
+                    binned=binned,
+                    light=granularity == "hour",
                 )
-            )
-            if progress is not None:
-                progress(1)
-        AnalysisResult.objects.bulk_create(
-            results,
-            update_conflicts=True,
-            unique_fields=["version", "granularity", "window_start"],
-            update_fields=["payload", "sketch_changed", "computed_at"],
-        )
-    return len(results)
+                volumes[(segment, granularity, start)] = payload["rows"]
+                cache.pop(prev_key, None)
+                results.append(
+                    AnalysisResult(
+                        version=version,
+                        granularity=granularity,
+                        window_start=start,
+                        segment=segment,
+                        payload=payload,
+                        sketch_changed=changed,
+                        computed_at=now,
+                    )
+                )
+                if len(results) >= CHUNK:
+                    done += _save(results)
+                if progress is not None:
+                    progress(1)
+        done += _save(results)
+    return done
+
+
+def _save(results: list[AnalysisResult]) -> int:
+    """Upsert the results by window and empty the list; returns how many."""
+    AnalysisResult.objects.bulk_create(
+        results,
+        update_conflicts=True,
+        unique_fields=["version", "granularity", "window_start", "segment"],
+        update_fields=["payload", "sketch_changed", "computed_at"],
+    )
+    count = len(results)
+    results.clear()
+    return count

@@ -19,7 +19,7 @@ from .access import scientist_required
 from .explain_bridge import dependence_chart
 from .model import model_and_version, window_times
 from .render import chart
-from .state import range_links, state_from_query
+from .state import check_segment, range_links, state_from_query
 
 
 def threshold_series(*, rows: list[WindowRow], n_ref: int, n_bins: int, model_settings: dict) -> list:
@@ -47,7 +47,10 @@ def feature_page(request, slug: str, feature: str):
         raise Http404(f"Version {version.version} has no feature {feature!r}.")
     label = spec.get("display_name") or feature
     unit = spec.get("unit") or ""
-    rows = window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end)
+    segments = segments_of(version=version)
+    check_segment(state, segments, errors)
+    rows = window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end,
+                       segment=state.segment)
     times = window_times(rows)
     if state.window is not None:
         window_start, window_end = state.window, state.window + state.step
@@ -119,6 +122,6 @@ def feature_page(request, slug: str, feature: str):
         "window_label": window_label,
         "back": f"?{state.query(window=None)}",
         "ranges": range_links(state),
-        "segments": segments_of(version=version),
+        "segments": segments,
     }
     return render(request, "monitoring/feature.html", context)

@@ -15,13 +15,19 @@ from monitoring.charts.model import (
     volume_figure,
 )
 from monitoring.models import MLModel
-from monitoring.selectors.dashboard import WindowRow, production_version, reference_positive_rate, window_rows
+from monitoring.selectors.dashboard import (
+    WindowRow,
+    production_version,
+    reference_positive_rate,
+    segments_of,
+    window_rows,
+)
 
 from .access import scientist_required
 from .explain_bridge import importance_section
 from .insights import PRIMARY_METRIC, summarise
 from .render import chart
-from .state import DashboardState, range_links, state_from_query
+from .state import DashboardState, check_segment, range_links, state_from_query
 
 
 def model_and_version(slug: str, state: DashboardState):
@@ -134,13 +140,19 @@ def model_page(request, slug: str):
     state, errors = state_from_query(request.GET)
     model, versions, version = model_and_version(slug, state)
     rows = (
-        window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end)
+        window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end,
+                    segment=state.segment)
         if version
         else []
     )
+    segments = segments_of(version=version) if version else []
+    check_segment(state, segments, errors)
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
     importance = importance_section(version=version, start=state.start, end=state.end) if version else None
+    if importance and state.segment:
+        chart_ = importance["chart"]
+        chart_["description"] = " ".join(filter(None, [chart_.get("description"), "Computed on all segments."]))
     labels = {f["name"]: f.get("display_name") or f["name"] for f in (version.features if version else [])}
     summary = summarise(
         rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels
@@ -158,5 +170,6 @@ def model_page(request, slug: str):
         "summary": summary,
         "features": version.features if version else [],
         "window_count": len(rows),
+        "segments": segments,
     }
     return render(request, "monitoring/model.html", context)

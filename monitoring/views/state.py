@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
@@ -156,3 +157,14 @@ def state_from_query(query, *, now: datetime | None = None) -> tuple[DashboardSt
         notices=tuple(notices),
     )
     return state, errors
+
+
+def check_segment(state: DashboardState, segments: list[str], errors: dict[str, str]) -> None:
+    """Say so when the chosen segment has no results of its own (it is not tracked)."""
+    if state.segment and state.segment not in segments:
+        tracked = ", ".join(segments) or "none yet"
+        errors["segment"] = (
+            f"'{state.segment}' has no results of its own: Vigil keeps them for the first "
+            f"{settings.VIGIL_MAX_SEGMENTS} segments a version receives (here: {tracked}); "
+            "rows of other segments count in all rows only."
+        )

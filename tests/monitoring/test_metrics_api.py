@@ -106,3 +106,25 @@ def test_schema_documents_the_metric_endpoints(client):
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
     for name in ("drift", "performance", "timeseries"):
         assert f"/api/v1/models/{{slug}}/{name}/" in paths
+
+
+def test_a_shift_in_one_segment_is_found_in_that_segments_series(client_with):
+    version = make_version(slug="seg")
+    store_reference(version)
+    rng = np.random.default_rng(22)
+    for day, app_shift in ((0, 0.0), (1, 2.0)):
+        web, app = draw(400, rng), draw(200, rng, shift=app_shift)
+        d = {k: np.concatenate([web[k], app[k]]) for k in web}
+        store_predictions(version, batch(d, start=T0 + timedelta(days=day), hours=24,
+                                         segments=["web"] * 400 + ["app"] * 200))
+    sketches_compact_all()
+    version_analyse(version_id=version.pk)
+    read = client_with("read")
+    q = _q(T0, T0 + timedelta(days=2), granularity="day", metric="psi", feature="income")
+    series = {seg: read.get("/api/v1/models/seg/timeseries/", {**q, "segment": seg}).json()
+              for seg in ("", "web", "app")}
+    assert [p["drifted"] for p in series["app"]["points"]] == [False, True]
+    assert [p["drifted"] for p in series["web"]["points"]] == [False, False]
+    assert series["app"]["points"][1]["value"] > series[""]["points"][1]["value"] > series["web"]["points"][1]["value"]
+    volume = read.get("/api/v1/models/seg/timeseries/", {**q, "metric": "volume", "segment": "app"}).json()
+    assert [p["value"] for p in volume["points"]] == [200, 200]

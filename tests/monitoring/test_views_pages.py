@@ -180,6 +180,24 @@ def test_segment_filter_on_range_figures(sci_client, scenario):
 
 
 @pytest.mark.django_db
+def test_segment_filter_on_the_model_page_time_series(sci_client, scenario):
+    everyone = sci_client.get("/models/loan/?range=7d&granularity=day").content.decode()
+    branch = sci_client.get("/models/loan/?range=7d&granularity=day&segment=branch").content.decode()
+    assert '<option value="branch" selected>' in branch
+    all_rows, branch_rows = figures(everyone)["volume"]["data"][0]["y"], figures(branch)["volume"]["data"][0]["y"]
+    assert len(branch_rows) == len(all_rows)
+    # A third of the rows are branch rows, window by window.
+    for total, part in zip(all_rows, branch_rows, strict=True):
+        assert abs(part - total / 3) <= 2, (part, total)
+    # The branch rows drift too (x0 shifts for everyone from day 2).
+    assert any(any(row) for row in figures(branch)["drift-heatmap"]["data"][0]["z"])
+    # A segment without results (not tracked) says so rather than showing all rows.
+    other = sci_client.get("/models/loan/?range=7d&granularity=day&segment=kiosk").content.decode()
+    assert "&#x27;kiosk&#x27; has no results of its own" in other
+    assert "volume" not in figures(other) or not figures(other)["volume"]["data"]
+
+
+@pytest.mark.django_db
 def test_range_sums_agree_with_the_engine_merge(scenario):
     """The dashboards add only the entries they need; the totals must match the engine's
     full merge of the same range (same windows, rollups and partials)."""

@@ -129,21 +129,24 @@ def window_row_from_payload(start: datetime, payload: dict) -> WindowRow:
 # much faster than cutting the payload down with jsonb functions inside PostgreSQL (measured).
 WINDOWS_SQL = """
 SELECT window_start, payload::text FROM monitoring_analysis_result
- WHERE version_id = %s AND granularity = %s AND window_start >= %s AND window_start < %s
+ WHERE version_id = %s AND granularity = %s AND segment = %s AND window_start >= %s AND window_start < %s
  ORDER BY window_start
 """
 
 WINDOWS_BY_VERSION_SQL = """
 SELECT version_id, window_start, payload::text FROM monitoring_analysis_result
- WHERE version_id = ANY(%s) AND granularity = %s AND window_start >= %s AND window_start < %s
+ WHERE version_id = ANY(%s) AND granularity = %s AND segment = '' AND window_start >= %s AND window_start < %s
  ORDER BY window_start
 """
 
 
-def window_rows(*, version: ModelVersion, granularity: str, start: datetime, end: datetime) -> list[WindowRow]:
-    """The version's stored results for windows starting in [start, end), oldest first. One query."""
+def window_rows(
+    *, version: ModelVersion, granularity: str, start: datetime, end: datetime, segment: str = ""
+) -> list[WindowRow]:
+    """The version's stored results (all rows, or one tracked segment) for windows starting
+    in [start, end), oldest first. One query."""
     with connection.cursor() as cur:
-        cur.execute(WINDOWS_SQL, [version.pk, granularity, start, end])
+        cur.execute(WINDOWS_SQL, [version.pk, granularity, segment, start, end])
         return [window_row_from_payload(ts, orjson.loads(text)) for ts, text in cur.fetchall()]
 
 
