@@ -100,7 +100,7 @@ class Sketch:
             if mine is None:
                 self.arrays[key] = np.array(value, copy=True)
             elif key.startswith("m:"):
-                self.arrays[key] = moments_array(moments_of(mine).merge(moments_of(value)))
+                self.arrays[key] = merge_moments(mine, value)
             elif mine.shape != value.shape:
                 raise ValueError(f"sketch entry {key!r} has shapes {mine.shape} and {value.shape}")
             else:
@@ -137,6 +137,20 @@ def moments_array(m: Moments) -> np.ndarray:
     return np.array(
         [m.count, m.mean, m.m2, np.nan if m.min is None else m.min, np.nan if m.max is None else m.max]
     )
+
+
+def merge_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``moments_array(moments_of(a).merge(moments_of(b)))`` on plain floats: compaction
+    merges tens of thousands of these, and the dataclass round trip was most of its merge time."""
+    an, am, a2, alo, ahi = a.tolist()
+    bn, bm, b2, blo, bhi = b.tolist()
+    if bn == 0:
+        return np.array(a, dtype=np.float64)
+    if an == 0:
+        return np.array(b, dtype=np.float64)
+    n = an + bn
+    delta = bm - am
+    return np.array([n, am + delta * bn / n, a2 + b2 + delta * delta * an * bn / n, min(alo, blo), max(ahi, bhi)])
 
 
 def moments_of(a: np.ndarray) -> Moments:
