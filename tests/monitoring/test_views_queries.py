@@ -93,3 +93,21 @@ def test_overview_query_count_does_not_grow_with_models(client):
     for i in range(4):
         build(f"more-{i}", n_features=25, days=30)
     assert count(client, "/") == few
+
+
+@pytest.mark.django_db
+def test_parsed_window_rows_are_reused_until_their_result_is_rewritten():
+    from monitoring.selectors.dashboard import window_rows
+
+    version = build("cached", 2, 3)
+    span = {"version": version, "granularity": "day", "start": NOW - timedelta(days=5), "end": NOW + timedelta(days=1)}
+    first = window_rows(**span)
+    assert [r.rows for r in first] == [100, 100, 100]
+    with CaptureQueriesContext(connection) as ctx:
+        again = window_rows(**span)
+    assert len(ctx.captured_queries) == 1 and all(a is b for a, b in zip(again, first, strict=True))
+    # A recomputed result (the analysis upserts it with a new computed_at) is parsed afresh.
+    AnalysisResult.objects.filter(version=version, granularity="day").update(
+        payload=payload(["f0", "f1"], rows=7), computed_at=NOW + timedelta(seconds=1)
+    )
+    assert [r.rows for r in window_rows(**span)] == [7, 7, 7]
