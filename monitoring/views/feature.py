@@ -48,7 +48,7 @@ def feature_page(request, slug: str, feature: str):
     label = spec.get("display_name") or feature
     unit = spec.get("unit") or ""
     segments = segments_of(version=version)
-    check_segment(state, segments, errors)
+    state = check_segment(state, segments, errors)
     rows = window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end,
                        segment=state.segment)
     times = window_times(rows)

@@ -139,14 +139,14 @@ def model_charts(
 def model_page(request, slug: str):
     state, errors = state_from_query(request.GET)
     model, versions, version = model_and_version(slug, state)
+    segments = segments_of(version=version) if version else []
+    state = check_segment(state, segments, errors)
     rows = (
         window_rows(version=version, granularity=state.granularity, start=state.start, end=state.end,
                     segment=state.segment)
         if version
         else []
     )
-    segments = segments_of(version=version) if version else []
-    check_segment(state, segments, errors)
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
     importance = importance_section(version=version, start=state.start, end=state.end) if version else None

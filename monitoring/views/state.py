@@ -159,12 +159,15 @@ def state_from_query(query, *, now: datetime | None = None) -> tuple[DashboardSt
     return state, errors
 
 
-def check_segment(state: DashboardState, segments: list[str], errors: dict[str, str]) -> None:
-    """Say so when the chosen segment has no results of its own (it is not tracked)."""
-    if state.segment and state.segment not in segments:
-        tracked = ", ".join(segments) or "none yet"
-        errors["segment"] = (
-            f"'{state.segment}' has no results of its own: Vigil keeps them for the first "
-            f"{settings.VIGIL_MAX_SEGMENTS} segments a version receives (here: {tracked}); "
-            "rows of other segments count in all rows only."
-        )
+def check_segment(state: DashboardState, segments: list[str], errors: dict[str, str]) -> DashboardState:
+    """The state to show: a segment with no results of its own (not tracked) falls back to
+    all segments, and the page says why."""
+    if not state.segment or state.segment in segments:
+        return state
+    tracked = ", ".join(segments) or "none yet"
+    errors["segment"] = (
+        f"'{state.segment}' has no results of its own: Vigil keeps them for the first "
+        f"{settings.VIGIL_MAX_SEGMENTS} segments a version receives (here: {tracked}); "
+        "rows of other segments count in all rows only. Showing all segments."
+    )
+    return replace(state, segment="")

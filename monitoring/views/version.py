@@ -10,7 +10,7 @@ from monitoring.selectors.dashboard import profile_summary, range_metrics, score
 from .access import scientist_required
 from .insights import PRIMARY_METRIC
 from .render import chart
-from .state import range_links, state_from_query
+from .state import check_segment, range_links, state_from_query
 
 KNOWN_METADATA = {
     "hyperparameters": "Hyperparameters",
@@ -44,6 +44,8 @@ def version_page(request, slug: str, version: str):
     if other is None and others and not compare_name:
         other = others[0]
     compared = [current] + ([other] if other else [])
+    segments = segments_of(version=current)
+    state = check_segment(state, segments, errors)
     bins, series = score_histograms(versions=compared, start=state.start, end=state.end, segment=state.segment)
     metric = PRIMARY_METRIC.get(model.task, "accuracy")
     metrics = {v.pk: range_metrics(version=v, start=state.start, end=state.end, segment=state.segment) for v in compared}
@@ -70,6 +72,6 @@ def version_page(request, slug: str, version: str):
         "volume_rows": [(v.version, metrics[v.pk]) for v in compared],
         "compared": compared,
         "compare_value": other.version if other else "",
-        "segments": segments_of(version=current),
+        "segments": segments,
     }
     return render(request, "monitoring/version.html", context)

@@ -191,10 +191,10 @@ def test_segment_filter_on_the_model_page_time_series(sci_client, scenario):
         assert abs(part - total / 3) <= 2, (part, total)
     # The branch rows drift too (x0 shifts for everyone from day 2).
     assert any(any(row) for row in figures(branch)["drift-heatmap"]["data"][0]["z"])
-    # A segment without results (not tracked) says so rather than showing all rows.
+    # A segment without results of its own (not tracked) says so and shows all segments.
     other = sci_client.get("/models/loan/?range=7d&granularity=day&segment=kiosk").content.decode()
-    assert "&#x27;kiosk&#x27; has no results of its own" in other
-    assert "volume" not in figures(other) or not figures(other)["volume"]["data"]
+    assert "&#x27;kiosk&#x27; has no results of its own" in other and "Showing all segments" in other
+    assert figures(other)["volume"]["data"][0]["y"] == all_rows
 
 
 @pytest.mark.django_db
