@@ -63,7 +63,7 @@ def _tracked_segments(version: ModelVersion, segments: np.ndarray | None) -> np.
     if not present:
         return None
     tracked = _tracked_of(version.pk)
-    cap = int(getattr(settings, "VIGIL_MAX_SEGMENTS", 20))
+    cap = settings.VIGIL_MAX_SEGMENTS
     if len(tracked) < cap and not present.keys() <= tracked:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SEGMENT_LOCK_CLASS, int(version.model_id)])
