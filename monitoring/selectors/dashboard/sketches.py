@@ -10,7 +10,7 @@ import numpy as np
 from django.db import connection
 
 from monitoring.models import ModelVersion
-from monitoring.models.sketches import ReferenceProfile, WindowSketch
+from monitoring.models.sketches import ReferenceProfile, TrackedSegment
 from monitoring.selectors.metrics import RANGE_SQL, ceil_hour, floor_hour
 from monitoring.services.perf_report import performance_report
 from monitoring.services.profile import layout_for_version, profile_from_row, profile_load
@@ -264,10 +264,6 @@ def reference_rows(*, version: ModelVersion) -> int:
 
 
 def segments_of(*, version: ModelVersion) -> list[str]:
-    """The segments the version's sketches are kept for (the top segments), sorted. One query."""
-    return sorted(
-        WindowSketch.objects.filter(version=version, granularity="day")
-        .exclude(segment="")
-        .values_list("segment", flat=True)
-        .distinct()
-    )
+    """The segments the version keeps sketches and results for (its tracked segments), sorted.
+    One query on the tracked-segment table, which ingestion maintains."""
+    return sorted(TrackedSegment.objects.filter(version=version).values_list("segment", flat=True))
