@@ -10,7 +10,8 @@ import math
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, TextField
+from django.db.models.functions import MD5, Cast
 
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
 
@@ -22,6 +23,7 @@ DEPENDENCE_POINTS = 200
 RANK_JUMP = 2
 # A share must move by the absolute threshold AND by this factor: +0.05 matters at 0.10, not at 0.60.
 SHARE_RATIO = 1.2
+NOISE_SE = 2.0  # a share change within two standard errors of the difference is noise
 TOP_RANKS = 3  # rank jumps only matter among the top features; lower ranks shuffle from noise
 # The permutation explainer costs ~1000 model calls per row: keep its daily sample small.
 PERMUTATION_SAMPLE_CAP = 200
@@ -33,15 +35,20 @@ def _sample_size(artifact: ModelArtifact) -> int:
 
 
 def importance_summarise(*, names: list[str], shap: np.ndarray) -> list[dict]:
-    """(n, features) SHAP -> ``[{"feature", "mean_abs_shap", "share", "rank"}]`` in schema order."""
-    mean_abs = np.abs(shap).mean(axis=0) if len(shap) else np.zeros(len(names))
+    """(n, features) SHAP -> ``[{"feature", "mean_abs_shap", "share", "share_se", "rank"}]`` in
+    schema order. ``share_se`` is the standard error of the share from this sample: the share
+    is the mean over rows of |SHAP| / total, so its error is that quantity's sd / sqrt(n)."""
+    n = len(shap)
+    mean_abs = np.abs(shap).mean(axis=0) if n else np.zeros(len(names))
     total = float(mean_abs.sum())
     order = np.argsort(-mean_abs, kind="stable")
     ranks = np.empty(len(names), dtype=int)
     ranks[order] = np.arange(1, len(names) + 1)
+    se = (np.abs(shap) / total).std(axis=0, ddof=1) / math.sqrt(n) if n > 1 and total > 0 else np.zeros(len(names))
     return [
         {"feature": name, "mean_abs_shap": float(mean_abs[j]),
-         "share": float(mean_abs[j] / total) if total > 0 else 0.0, "rank": int(ranks[j])}
+         "share": float(mean_abs[j] / total) if total > 0 else 0.0, "share_se": float(se[j]),
+         "rank": int(ranks[j])}
         for j, name in enumerate(names)
     ]
 
@@ -71,7 +78,8 @@ def _window_payload(artifact: ModelArtifact, rows: list[dict]) -> tuple[list[dic
 def importance_compute_reference(*, version: ModelVersion, artifact: ModelArtifact) -> ImportanceWindow:
     """Importance over (a sample of) the reference data, once per artifact."""
     limit = _sample_size(artifact)
-    rows = list(ReferenceRow.objects.filter(version=version).order_by("?").values_list("features", flat=True)[:limit])
+    rows = list(ReferenceRow.objects.filter(version=version).order_by(MD5(Cast("id", TextField())))
+                .values_list("features", flat=True)[:limit])
     importances, dependence = _window_payload(artifact, rows)
     window, _ = ImportanceWindow.objects.update_or_create(
         version=version, day=None,
@@ -88,12 +96,17 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def importance_compute_day(*, version: ModelVersion, artifact: ModelArtifact, day: dt.date,
                            rows_in_day: int | None = None) -> ImportanceWindow:
-    """SHAP on a random sample of ``day``'s predictions (UTC), stored with the day's flags."""
+    """SHAP on a sample of ``day``'s predictions (UTC), stored with the day's flags.
+
+    The sample is ordered by a hash of the request_id: as good as random for which rows are
+    picked, but the same on every run, so recomputing a day (a new artifact, a backfill)
+    changes the importances only when the model or the rows changed, never by chance.
+    """
     start, end = _day_bounds(day)
     in_day = Prediction.objects.filter(version=version, timestamp__gte=start, timestamp__lt=end)
     if rows_in_day is None:
         rows_in_day = in_day.count()
-    rows = list(in_day.order_by("?").values_list("features", flat=True)[: _sample_size(artifact)])
+    rows = list(in_day.order_by(MD5("request_id")).values_list("features", flat=True)[: _sample_size(artifact)])
     importances, dependence = _window_payload(artifact, rows)
     with transaction.atomic():
         window, _ = ImportanceWindow.objects.update_or_create(
@@ -105,17 +118,20 @@ def importance_compute_day(*, version: ModelVersion, artifact: ModelArtifact, da
     return window
 
 
-def _jump(item: dict, base_share: float, base_rank: float, threshold: float) -> bool:
+def _jump(item: dict, base_share: float, base_rank: float, base_se: float, threshold: float) -> bool:
     change = abs(item["share"] - base_share)
     ratio = max(item["share"], base_share) / max(min(item["share"], base_share), 1e-12)
-    if change >= threshold and ratio >= SHARE_RATIO:
+    # A small daily sample moves shares by chance: the change must also exceed the noise of
+    # the difference (NOISE_SE standard errors). Windows stored before share_se count it as 0.
+    noise = NOISE_SE * math.hypot(item.get("share_se", 0.0), base_se)
+    if change >= max(threshold, noise) and ratio >= SHARE_RATIO:
         return True
     return abs(item["rank"] - base_rank) >= RANK_JUMP and min(item["rank"], base_rank) <= TOP_RANKS
 
 
 def importance_flag_day(*, version: ModelVersion, window: ImportanceWindow) -> list[ImportanceFlag]:
-    """Replace ``window.day``'s flags: share moved by >= the threshold (absolute) and by >= 20%
-    (relative), or a top-3 rank moved by >= 2."""
+    """Replace ``window.day``'s flags: share moved by >= the threshold (absolute, and beyond
+    two standard errors of the samples) and by >= 20% (relative), or a top-3 rank moved by >= 2."""
     ImportanceFlag.objects.filter(version=version, day=window.day).delete()
     if not window.rows_explained:
         return []
@@ -126,15 +142,15 @@ def importance_flag_day(*, version: ModelVersion, window: ImportanceWindow) -> l
     reference = ImportanceWindow.objects.filter(version=version, day__isnull=True).first()
     if reference is not None and reference.rows_explained:
         baselines[ImportanceFlag.Baseline.REFERENCE] = {
-            i["feature"]: (i["share"], i["rank"]) for i in reference.importances
+            i["feature"]: (i["share"], i["rank"], i.get("share_se", 0.0)) for i in reference.importances
         }
     flags = []
     for baseline, shares in baselines.items():
         for item in window.importances:
             if item["feature"] not in shares:
                 continue
-            base_share, base_rank = shares[item["feature"]]
-            if not _jump(item, base_share, base_rank, threshold):
+            base_share, base_rank, base_se = shares[item["feature"]]
+            if not _jump(item, base_share, base_rank, base_se, threshold):
                 continue
             direction = "rose" if item["share"] > base_share else "fell"
             label = "the trailing 7 days" if baseline == ImportanceFlag.Baseline.TRAILING else "the reference data"

@@ -81,15 +81,20 @@ def importance_flags(*, version: ModelVersion, start=None, end=None) -> list[dic
     )
 
 
-def trailing_shares(*, version: ModelVersion, day: dt.date, days: int = 7) -> dict[str, tuple[float, float]]:
-    """Median share and median rank per feature over the ``days`` windows before ``day``."""
+def trailing_shares(
+    *, version: ModelVersion, day: dt.date, days: int = 7
+) -> dict[str, tuple[float, float, float]]:
+    """Median share, median rank and median share standard error per feature over the
+    ``days`` windows before ``day``."""
     windows = ImportanceWindow.objects.filter(
         version=version, day__lt=day, day__gte=day - dt.timedelta(days=days)
     ).values_list("importances", flat=True)
     shares: dict[str, list[float]] = {}
     ranks: dict[str, list[int]] = {}
+    errors: dict[str, list[float]] = {}
     for importances in windows:
         for item in importances:
             shares.setdefault(item["feature"], []).append(item["share"])
             ranks.setdefault(item["feature"], []).append(item["rank"])
-    return {f: (statistics.median(shares[f]), statistics.median(ranks[f])) for f in shares}
+            errors.setdefault(item["feature"], []).append(item.get("share_se", 0.0))
+    return {f: (statistics.median(shares[f]), statistics.median(ranks[f]), statistics.median(errors[f])) for f in shares}

@@ -116,3 +116,19 @@ def test_waterfall_figure(trended):
     assert bars.y[0] == "Average (base)" and bars.y[-1] == "This decision"
     # base + bars lands on the decision's probability (in %).
     assert np.isclose(sum(bars.x), explanation.probability * 100)
+
+
+def test_share_standard_error_and_noise_aware_flags():
+    from explain.importance import _jump, importance_summarise
+
+    rng = np.random.default_rng(5)
+    shap = rng.normal(size=(400, 3)) * [3.0, 1.0, 0.5]
+    items = importance_summarise(names=["a", "b", "c"], shap=shap)
+    per_row = np.abs(shap) / np.abs(shap).mean(axis=0).sum()
+    for j, item in enumerate(items):
+        assert item["share"] == pytest.approx(per_row[:, j].mean())
+        assert item["share_se"] == pytest.approx(per_row[:, j].std(ddof=1) / np.sqrt(400))
+    # The same move (0.27 -> 0.21, rank unchanged) is a jump from large samples, noise from small ones.
+    moved = {"share": 0.21, "rank": 2, "share_se": 0.002}
+    assert _jump(moved, 0.27, 2, 0.002, 0.05)
+    assert not _jump({**moved, "share_se": 0.03}, 0.27, 2, 0.03, 0.05)
