@@ -15,9 +15,9 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitoring.stats.binning import bin_counts, probability_edges, quantile_edges  # noqa: E402
-from monitoring.stats.drift import feature_drift  # noqa: E402
-from monitoring.stats.performance import roc_auc_from_counts  # noqa: E402
+from monitoring.engine.stats.binning import bin_counts, probability_edges, quantile_edges  # noqa: E402
+from monitoring.engine.stats.drift import feature_drift  # noqa: E402
+from monitoring.engine.stats.performance import roc_auc_from_counts  # noqa: E402
 
 N_FEATURES = 5
 N_REF = 100_000

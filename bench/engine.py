@@ -152,9 +152,9 @@ def rebuild_weeks(version) -> None:
 
     from django.utils import timezone
 
+    from monitoring.engine.sketch_codec import Sketch
     from monitoring.models import WindowSketch
     from monitoring.services.compaction import week_start
-    from monitoring.sketch_codec import Sketch
 
     WindowSketch.objects.filter(version=version, granularity="week").delete()
     weeks: dict = defaultdict(Sketch)
@@ -280,10 +280,10 @@ def main() -> None:
     print(f"\n(b) Vigil scheduled compaction ({partials} partials, {t_compact:.2f} s) + analyses of "
           f"{windows} windows: {vigil_s:.2f} s")
     print(f"    drifted (day window): {vigil_drifted}")
+    from monitoring.engine.sketch_codec import Sketch
     from monitoring.models import WindowSketch
     from monitoring.services.analysis import window_analyse
     from monitoring.services.profile import profile_load
-    from monitoring.sketch_codec import Sketch
 
     t = time.perf_counter()
     profile = profile_load(version=version)

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from monitoring.roles import home_url
+from core.roles import home_url
 
 
 def healthz(request):

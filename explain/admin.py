@@ -2,8 +2,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 
+from core.roles import ADMINS, user_in
 from monitoring.models import ModelVersion
-from monitoring.roles import ADMINS, user_in
 
 from .loading import ArtifactRefused
 from .models import ArtifactFormat, ImportanceFlag, ModelArtifact, TrustedArtifactHash

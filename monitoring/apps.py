@@ -7,7 +7,7 @@ def ensure_roles(sender, using="default", **kwargs) -> None:
     # flush`) empties them again, and Django re-emits post_migrate after it, so restore them here.
     from django.contrib.auth.models import Group
 
-    from .roles import ROLES
+    from core.roles import ROLES
 
     for name in ROLES:
         Group.objects.using(using).get_or_create(name=name)

@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from monitoring.roles import ROLES, user_in
+from core.roles import ROLES, user_in
 
 from .services import user_can_act
 

@@ -7,9 +7,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
-from monitoring.api.auth import scope_required
-from monitoring.api.body import read_raw_body
-from monitoring.api.errors import BadRequest, Conflict
+from core.api.auth import scope_required
+from core.api.body import read_raw_body
+from core.api.errors import BadRequest, Conflict
 from monitoring.models import ModelVersion, Prediction
 
 from ..loading import ArtifactRefused

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import schema, views_ingest, views_registry  # noqa: F401 - schema registers the auth scheme
+from . import views_ingest, views_registry
 
 # Version labels may contain dots and dashes: the default str converter takes anything but '/'.
 urlpatterns = [

@@ -1,6 +1,6 @@
 """Bulk ingestion endpoints (scope ``ingest``): predictions, labels, reference data.
 
-Bodies are read by monitoring.api.body (gzip, 413, orjson/CSV), never by DRF's parsers,
+Bodies are read by core.api.body (gzip, 413, orjson/CSV), never by DRF's parsers,
 and validated column-wise by the services.
 """
 
@@ -12,15 +12,15 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.auth import scope_required
+from core.api.body import content_type, parse_csv_body, parse_json_body
+from core.api.errors import BadRequest
 from monitoring.selectors.registry import model_get, version_get
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 from monitoring.services.reference import reference_rows_from_csv, reference_store
 from monitoring.services.validation import InvalidInput
 
-from .auth import scope_required
-from .body import content_type, parse_csv_body, parse_json_body
-from .errors import BadRequest
 from .serializers import (
     ErrorBody,
     LabelRow,

@@ -16,14 +16,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.api.auth import scope_required
-from monitoring.api.errors import BadRequest, Conflict
+from core.api.auth import scope_required
+from core.api.errors import BadRequest, Conflict
+from monitoring.engine.evaluate import drift_report, quality_report
+from monitoring.engine.perf_report import performance_report
 from monitoring.models import MLModel
 from monitoring.selectors.metrics import sketch_range_get, version_for
 from monitoring.selectors.timeseries import METRICS, timeseries_get
 from monitoring.services.analysis import clean
-from monitoring.services.evaluate import drift_report, quality_report
-from monitoring.services.perf_report import performance_report
 from monitoring.services.profile import profile_load
 
 DEFAULT_RANGE = timedelta(days=7)

@@ -6,13 +6,13 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.auth import HasScopeForMethod
+from core.api.errors import BadRequest
 from monitoring.models import ModelVersion
 from monitoring.selectors.registry import model_get, model_list, version_get, version_list
 from monitoring.services import registry
 from monitoring.services.validation import InvalidInput
 
-from .auth import HasScopeForMethod
-from .errors import BadRequest
 from .serializers import (
     ErrorBody,
     ModelCreateSerializer,

@@ -13,7 +13,7 @@ class ReferenceProfile(models.Model):
     """What a version's reference data looks like, binned once so windows never rescan it.
 
     ``spec`` holds the small parts (feature kinds, categories, calibration); ``data`` is a
-    packed blob (monitoring.sketch_codec) with bin edges, reference counts and a row sample.
+    packed blob (monitoring.engine.sketch_codec) with bin edges, reference counts and a row sample.
     """
 
     version = models.OneToOneField(ModelVersion, on_delete=models.CASCADE, related_name="reference_profile")

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from monitoring.engine.sketch_codec import Sketch
 from monitoring.models import ModelVersion
-from monitoring.sketch_codec import Sketch
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -15,12 +15,12 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from monitoring.engine.evaluate import drift_report, multivariate_report, quality_report
+from monitoring.engine.perf_report import performance_report, reference_performance
+from monitoring.engine.sketch_codec import Sketch, moments_of
+from monitoring.engine.stats.quality import volume_anomaly
 from monitoring.models import AnalysisResult, ModelVersion, WindowSketch
-from monitoring.services.evaluate import drift_report, multivariate_report, quality_report
-from monitoring.services.perf_report import performance_report, reference_performance
 from monitoring.services.profile import Profile, profile_load
-from monitoring.sketch_codec import Sketch, moments_of
-from monitoring.stats.quality import volume_anomaly
 
 _LOCK_CLASS = 0x56474D  # "VGM": analysis of one version
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from monitoring.sketch_codec import Sketch
+from monitoring.engine.sketch_codec import Sketch
 
 CLAIM_SQL = """
 DELETE FROM monitoring_sketch_partial WHERE id IN (

@@ -10,7 +10,7 @@ import psycopg2.errors
 from django.conf import settings
 from django.db import connection, transaction
 
-from monitoring.batch import PredictionBatch
+from monitoring.engine.batch import PredictionBatch
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
 from monitoring.selectors.registry import version_production, versions_by_label

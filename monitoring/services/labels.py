@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from monitoring.batch import LabelChange
+from monitoring.engine.batch import LabelChange
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
 from monitoring.services.sketching import sketch_fold_labels

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
 
-from monitoring.models import ModelVersion, ReferenceProfile, ReferenceRow
-from monitoring.sketch_build import (
+from monitoring.engine.profile import Profile, profile_decode
+from monitoring.engine.sketch_build import (
     SCORE,
     FeatureLayout,
     Layout,
@@ -19,40 +18,21 @@ from monitoring.sketch_build import (
     labels_sketch,
     sample_columns,
 )
-from monitoring.sketch_codec import SAMPLE_SIZE, moments_array, pack, unpack
-from monitoring.stats.binning import category_counts, coarse_groups, quantile_edges
-from monitoring.stats.estimation import calibration_needed, fit_calibrator
-from monitoring.stats.moments import Moments
-from monitoring.stats.multivariate import (
+from monitoring.engine.sketch_codec import SAMPLE_SIZE, moments_array, pack
+from monitoring.engine.stats.binning import category_counts, quantile_edges
+from monitoring.engine.stats.estimation import calibration_needed, fit_calibrator
+from monitoring.engine.stats.moments import Moments
+from monitoring.engine.stats.multivariate import (
     encode,
     fit_reconstruction,
     spec_from_reference,
     threshold_from_chunks,
 )
+from monitoring.models import ModelVersion, ReferenceProfile, ReferenceRow
 
 logger = logging.getLogger(__name__)
 REFERENCE_SAMPLE = 5000
 CHUNK = 5000
-
-
-@dataclass
-class Profile:
-    """A loaded ReferenceProfile: the fold layout plus reference counts and sample."""
-
-    id: int
-    layout: Layout
-    arrays: dict[str, np.ndarray]
-    spec: dict
-    _groups: dict = field(default_factory=dict)
-
-    def ref(self, key: str) -> np.ndarray | None:
-        return self.arrays.get(f"ref:{key}")
-
-    def groups(self, key: str) -> np.ndarray:
-        """Coarse PSI/JS groups of a numeric feature's reference bins (computed once)."""
-        if key not in self._groups:
-            self._groups[key] = coarse_groups(self.arrays[f"ref:{key}"])
-        return self._groups[key]
 
 
 def _declared(feat: dict) -> FeatureLayout:
@@ -225,31 +205,7 @@ def profile_load(*, version: ModelVersion) -> Profile | None:
 
 
 def profile_from_row(row: ReferenceProfile) -> Profile:
-    arrays, _ = unpack(row.data)
-    spec = row.spec
-    features = [
-        FeatureLayout(
-            name=f["name"],
-            kind=f["kind"],
-            edges=arrays.get(f"edges:{f['name']}"),
-            categories=f["categories"],
-            lo=f["lo"],
-            hi=f["hi"],
-        )
-        for f in spec["features"]
-    ]
-    layout = Layout(
-        task=spec["task"],
-        threshold=spec["threshold"],
-        features=features,
-        score_edges=arrays.get(f"edges:{SCORE}"),
-        classes=spec["classes"],
-        label_edges=arrays.get("edges:__label__"),
-    )
-    mv = spec.get("multivariate")
-    if mv:  # lists -> arrays once, not on every window
-        mv["model"] = {k: np.asarray(v) if isinstance(v, list) else v for k, v in mv["model"].items()}
-    return Profile(id=row.pk, layout=layout, arrays=arrays, spec=spec)
+    return profile_decode(pk=row.pk, data=row.data, spec=row.spec)
 
 
 def profile_request_build(*, version_id: int, missing_only: bool = False) -> None:

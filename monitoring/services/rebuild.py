@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db import connection, transaction
 
-from monitoring.batch import PredictionBatch
+from monitoring.engine.batch import PredictionBatch
 from monitoring.models import ModelVersion, Prediction, SketchPartial, WindowSketch
 from monitoring.services.compaction import sketches_compact_all, week_start
 from monitoring.services.sketching import sketch_fold_predictions

@@ -23,11 +23,11 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from monitoring.batch import LabelChange, PredictionBatch
+from monitoring.engine.batch import LabelChange, PredictionBatch
+from monitoring.engine.sketch_build import Layout, labels_sketch, rows_sketch
+from monitoring.engine.sketch_codec import Sketch
 from monitoring.models import ModelVersion, ReferenceRow, SketchPartial, TrackedSegment
 from monitoring.services.profile import Profile, layout_for_version, profile_load, profile_request_build
-from monitoring.sketch_build import Layout, labels_sketch, rows_sketch
-from monitoring.sketch_codec import Sketch
 
 HOUR_NS = 3_600_000_000_000
 _LOCK_CLASS = 0x56474C  # first key of the two-key advisory lock: "VGL"

@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from monitoring.roles import ADMINS, DATA_SCIENTISTS, user_in
+from core.roles import ADMINS, DATA_SCIENTISTS, user_in
 
 
 def scientist_required(view):

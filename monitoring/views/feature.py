@@ -5,6 +5,8 @@ from django.shortcuts import render
 
 from monitoring.charts.base import empty_figure
 from monitoring.charts.feature import feature_drift_figure, feature_quality_figure, histogram_overlay_figure
+from monitoring.engine.evaluate import drift_settings
+from monitoring.engine.stats.thresholds import DEFAULT_BINS, default_thresholds
 from monitoring.selectors.dashboard import (
     WindowRow,
     feature_histogram,
@@ -12,8 +14,6 @@ from monitoring.selectors.dashboard import (
     segments_of,
     window_rows,
 )
-from monitoring.services.evaluate import drift_settings
-from monitoring.stats.thresholds import DEFAULT_BINS, default_thresholds
 
 from .access import scientist_required
 from .explain_bridge import dependence_chart

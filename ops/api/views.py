@@ -8,9 +8,9 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
-from monitoring.api.auth import scope_required
-from monitoring.api.body import parse_json_body
-from monitoring.api.errors import BadRequest
+from core.api.auth import scope_required
+from core.api.body import parse_json_body
+from core.api.errors import BadRequest
 
 from .. import clock
 from ..rerank import apply_overrides

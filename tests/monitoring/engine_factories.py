@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from monitoring.batch import PredictionBatch
+from monitoring.engine.batch import PredictionBatch
 from monitoring.models import MLModel, ModelVersion, ReferenceRow
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, 00:00 UTC
@@ -112,7 +112,7 @@ def store_labels(model: MLModel, pairs: list[tuple[str, object]]) -> None:
     """Upsert labels as ingestion would and fold them (old value passed for replacements)."""
     from django.utils import timezone
 
-    from monitoring.batch import LabelChange
+    from monitoring.engine.batch import LabelChange
     from monitoring.models import Label
     from monitoring.services.sketching import sketch_fold_labels
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from django.db import transaction
 
+from monitoring.engine.sketch_codec import Sketch
 from monitoring.models import SketchPartial, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.services.compaction import sketches_compact, sketches_compact_all
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 from monitoring.services.sketching import sketch_fold_labels, sketch_fold_predictions
-from monitoring.sketch_codec import Sketch
 
 from ..threads import run_threads
 from .engine_factories import T0, api_rows, batch, draw, make_version, store_predictions, store_reference
@@ -66,7 +66,7 @@ def test_label_and_prediction_committing_together_fold_exactly_once():
     def labels():
         from django.utils import timezone
 
-        from monitoring.batch import LabelChange
+        from monitoring.engine.batch import LabelChange
         from monitoring.models import Label
 
         with transaction.atomic():

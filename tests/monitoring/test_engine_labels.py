@@ -12,10 +12,10 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from monitoring.services.perf_report import performance_report
-from monitoring.sketch_build import FeatureLayout, Layout, labels_sketch
-from monitoring.sketch_codec import Sketch, merge_moments, moments_array, moments_of, pack, unpack
-from monitoring.stats.moments import Moments
+from monitoring.engine.perf_report import performance_report
+from monitoring.engine.sketch_build import FeatureLayout, Layout, labels_sketch
+from monitoring.engine.sketch_codec import Sketch, merge_moments, moments_array, moments_of, pack, unpack
+from monitoring.engine.stats.moments import Moments
 
 
 def _layout(task, classes=()):

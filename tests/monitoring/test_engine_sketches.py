@@ -7,14 +7,14 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
+from monitoring.engine.evaluate import drift_report
+from monitoring.engine.perf_report import performance_report
+from monitoring.engine.sketch_build import rows_sketch
+from monitoring.engine.sketch_codec import Sketch, moments_of
 from monitoring.models import SketchPartial, TrackedSegment, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.services import compaction
-from monitoring.services.evaluate import drift_report
-from monitoring.services.perf_report import performance_report
 from monitoring.services.profile import profile_load
-from monitoring.sketch_build import rows_sketch
-from monitoring.sketch_codec import Sketch, moments_of
 
 from .engine_factories import T0, batch, draw, make_version, store_labels, store_predictions, store_reference
 

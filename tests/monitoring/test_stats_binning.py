@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitoring.stats.binning import (
+from monitoring.engine.stats.binning import (
     _bin_index,
     bin_counts,
     category_counts,
@@ -17,7 +17,7 @@ from monitoring.stats.binning import (
     regroup,
     threshold_bin,
 )
-from monitoring.stats.drift import ks_from_counts
+from monitoring.engine.stats.drift import ks_from_counts
 
 RNG = np.random.default_rng(20261122)
 

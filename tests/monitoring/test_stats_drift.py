@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from monitoring.stats.binning import bin_counts, coarse_groups, numeric_grid, quantile_edges, regroup
-from monitoring.stats.drift import (
+from monitoring.engine.stats.binning import bin_counts, coarse_groups, numeric_grid, quantile_edges, regroup
+from monitoring.engine.stats.drift import (
     chi2_pvalue,
     default_thresholds,
     drift_verdict,

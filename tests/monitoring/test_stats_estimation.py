@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from monitoring.stats.binning import bin_counts, probability_edges, threshold_bin
-from monitoring.stats.estimation import (
+from monitoring.engine.stats.binning import bin_counts, probability_edges, threshold_bin
+from monitoring.engine.stats.estimation import (
     Calibrator,
     calibration_needed,
     cbpe,

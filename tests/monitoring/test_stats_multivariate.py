@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from monitoring.stats.multivariate import (
+from monitoring.engine.stats.multivariate import (
     encode,
     fit_reconstruction,
     reconstruction_error,

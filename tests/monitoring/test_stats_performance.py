@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from monitoring.stats.binning import bin_counts, probability_edges, threshold_bin
-from monitoring.stats.performance import (
+from monitoring.engine.stats.binning import bin_counts, probability_edges, threshold_bin
+from monitoring.engine.stats.performance import (
     binary_metrics,
     binary_sums,
     brier_from_sums,

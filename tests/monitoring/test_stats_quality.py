@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from monitoring.stats.quality import rates, volume_anomaly
+from monitoring.engine.stats.quality import rates, volume_anomaly
 
 
 def test_normal_volume_not_flagged_and_drop_flagged():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from monitoring.stats.moments import Moments
-from monitoring.stats.sampling import reservoir_merge
+from monitoring.engine.stats.moments import Moments
+from monitoring.engine.stats.sampling import reservoir_merge
 
 RNG = np.random.default_rng(11)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group, User
 
+from core.roles import DATA_SCIENTISTS, SUPPORT_AGENTS
 from monitoring.models import MLModel
-from monitoring.roles import DATA_SCIENTISTS, SUPPORT_AGENTS
 from tests.monitoring.dashboard_factories import loan_scenario
 
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

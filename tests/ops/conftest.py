@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 
+from core.roles import ADMINS, DATA_SCIENTISTS, SUPPORT_AGENTS
 from monitoring.models import MLModel, ModelVersion, Prediction
-from monitoring.roles import ADMINS, DATA_SCIENTISTS, SUPPORT_AGENTS
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from client import VigilClient, VigilError
-from monitoring import roles
+from core import roles
 from monitoring.models import ApiToken, Prediction
 from monitoring.services.tokens import api_token_create
 

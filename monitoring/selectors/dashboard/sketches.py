@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db import connection
 
+from monitoring.engine.perf_report import performance_report
+from monitoring.engine.sketch_build import SCORE
+from monitoring.engine.sketch_codec import Sketch, moments_of, unpack
 from monitoring.models import ModelVersion
 from monitoring.models.sketches import ReferenceProfile, TrackedSegment
 from monitoring.selectors.metrics import RANGE_SQL, ceil_hour, floor_hour
-from monitoring.services.perf_report import performance_report
 from monitoring.services.profile import layout_for_version, profile_from_row, profile_load
-from monitoring.sketch_build import SCORE
-from monitoring.sketch_codec import Sketch, moments_of, unpack
 
 
 def _decode(blob, keys: set[str]) -> tuple[dict[str, np.ndarray], dict]:

@@ -8,8 +8,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from monitoring.stats.binning import coarse_groups, regroup
-from monitoring.stats.thresholds import DriftThresholds, default_thresholds, drift_verdict
+from monitoring.engine.stats.binning import coarse_groups, regroup
+from monitoring.engine.stats.thresholds import DriftThresholds, default_thresholds, drift_verdict
 
 __all__ = [
     "DriftThresholds",

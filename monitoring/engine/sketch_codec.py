@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from monitoring.stats.moments import Moments
-from monitoring.stats.sampling import reservoir_merge
+from monitoring.engine.stats.moments import Moments
+from monitoring.engine.stats.sampling import reservoir_merge
 
 SAMPLE_SIZE = 500
 

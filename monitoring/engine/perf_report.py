@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitoring.sketch_build import BINARY_SUMS, REGRESSION_SUMS, Layout, sums_dict
-from monitoring.sketch_codec import Sketch
-from monitoring.stats.binning import threshold_bin
-from monitoring.stats.estimation import Calibrator, cbpe
-from monitoring.stats.performance import (
+from monitoring.engine.sketch_build import BINARY_SUMS, REGRESSION_SUMS, Layout, sums_dict
+from monitoring.engine.sketch_codec import Sketch
+from monitoring.engine.stats.binning import threshold_bin
+from monitoring.engine.stats.estimation import Calibrator, cbpe
+from monitoring.engine.stats.performance import (
     binary_metrics,
     brier_from_sums,
     log_loss_from_sums,

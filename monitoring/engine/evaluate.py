@@ -6,11 +6,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from monitoring.services.profile import Profile
-from monitoring.sketch_build import SCORE, FeatureLayout, sample_columns
-from monitoring.sketch_codec import Sketch, moments_of
-from monitoring.stats.binning import regroup
-from monitoring.stats.drift import (
+from monitoring.engine.profile import Profile
+from monitoring.engine.sketch_build import SCORE, FeatureLayout, sample_columns
+from monitoring.engine.sketch_codec import Sketch, moments_of
+from monitoring.engine.stats.binning import regroup
+from monitoring.engine.stats.drift import (
     DriftThresholds,
     default_thresholds,
     drift_verdict,
@@ -18,8 +18,8 @@ from monitoring.stats.drift import (
     js_distance,
     psi,
 )
-from monitoring.stats.multivariate import encode, reconstruction_error
-from monitoring.stats.quality import rates
+from monitoring.engine.stats.multivariate import encode, reconstruction_error
+from monitoring.engine.stats.quality import rates
 
 UNSEEN_LISTED = 20
 

@@ -1,6 +1,6 @@
 """Turning columns of rows into sketches, against a version's layout. No Django.
 
-Sketch keys (see monitoring.sketch_codec for the merge rule):
+Sketch keys (see monitoring.engine.sketch_codec for the merge rule):
 - ``rows``, ``late``, ``dup``: row counts (shape (1,));
 - ``q:<f>``: ``[nulls, out_of_range, unseen]`` per feature; ``b:<f>``: counts per reference
   bin (numeric/boolean) or category (categorical); ``m:<f>``: moments (numeric);
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitoring.sketch_codec import SAMPLE_SIZE, Sketch, moments_array
-from monitoring.stats.binning import bin_counts, category_counts, probability_edges
-from monitoring.stats.moments import Moments
-from monitoring.stats.performance import binary_sums, regression_sums
+from monitoring.engine.sketch_codec import SAMPLE_SIZE, Sketch, moments_array
+from monitoring.engine.stats.binning import bin_counts, category_counts, probability_edges
+from monitoring.engine.stats.moments import Moments
+from monitoring.engine.stats.performance import binary_sums, regression_sums
 
 SCORE = "__score__"
 BINARY_SUMS = ("n", "n_pos", "sum_log_loss", "sum_brier")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from monitoring.stats.performance import roc_auc_from_counts
+from monitoring.engine.stats.performance import roc_auc_from_counts
 
 
 @dataclass(frozen=True)

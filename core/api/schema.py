@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "monitoring.api.auth.TokenAuthentication"
+    target_class = "core.api.auth.TokenAuthentication"
     name = "TokenAuth"
 
     def get_security_definition(self, auto_schema):

@@ -1,0 +1,1 @@
+"""What every app shares: API authentication, errors, body parsing, schema helpers, roles."""
