@@ -162,7 +162,7 @@ def rebuild_weeks(version) -> None:
         weeks[week_start(day.window_start)].merge(Sketch.from_bytes(day.data))
     WindowSketch.objects.bulk_create(
         WindowSketch(version=version, granularity="week", window_start=start, segment="", data=sketch.to_bytes(),
-                     changed=timezone.now())
+                     changed_at=timezone.now())
         for start, sketch in weeks.items()
     )
 
@@ -177,8 +177,8 @@ def api_latency(slug: str, version, days: int) -> float:
     if days > 1:  # copy the day's sketches to earlier days: the read then merges 90 rollups
         with connection.cursor() as cur:
             cur.execute(
-                """INSERT INTO monitoring_window_sketch (version_id, granularity, window_start, segment, binned, data, changed)
-                   SELECT version_id, granularity, window_start - make_interval(days => d), segment, binned, data, changed
+                """INSERT INTO monitoring_window_sketch (version_id, granularity, window_start, segment, binned, data, changed_at)
+                   SELECT version_id, granularity, window_start - make_interval(days => d), segment, binned, data, changed_at
                      FROM monitoring_window_sketch, generate_series(1, %s) AS d
                     WHERE version_id = %s AND granularity = 'day'
                    ON CONFLICT DO NOTHING""", [days - 1, version.pk])

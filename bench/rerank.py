@@ -67,7 +67,7 @@ def seed(model, n: int):
                 starts_at=now - timedelta(hours=1),
                 ends_at=None if blacklist else now + timedelta(days=7),
                 reason="bench",
-                created=now,
+                created_at=now,
             )
         )
     Override.objects.bulk_create(rows, batch_size=5000)

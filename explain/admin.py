@@ -31,9 +31,9 @@ class AdminsOnly:
 
 @admin.register(TrustedArtifactHash)
 class TrustedArtifactHashAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ("sha256", "note", "created_by", "created")
+    list_display = ("sha256", "note", "created_by", "created_at")
     search_fields = ("sha256", "note")
-    readonly_fields = ("created_by", "created")
+    readonly_fields = ("created_by", "created_at")
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
@@ -78,10 +78,10 @@ class ArtifactUploadForm(forms.ModelForm):
 
 @admin.register(ModelArtifact)
 class ModelArtifactAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ("version", "format", "explainer", "short_sha", "size", "current", "uploaded_by", "created")
+    list_display = ("version", "format", "explainer", "short_sha", "size", "current", "uploaded_by", "created_at")
     list_filter = ("format", "explainer", "current")
     readonly_fields = ("version", "file", "sha256", "format", "size", "explainer", "link", "checks", "current",
-                       "uploaded_by", "created")
+                       "uploaded_by", "created_at")
 
     @admin.display(description="sha256")
     def short_sha(self, obj: ModelArtifact) -> str:

@@ -25,7 +25,7 @@ class TrustedArtifactHash(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "trusted artifact hash"
@@ -48,7 +48,7 @@ class ModelArtifact(models.Model):
     checks = models.JSONField(default=dict)
     current = models.BooleanField(default=True)
     uploaded_by = models.CharField(max_length=150, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -56,7 +56,7 @@ class ModelArtifact(models.Model):
                 fields=["version"], condition=models.Q(current=True), name="uniq_current_artifact"
             )
         ]
-        ordering = ["version_id", "-created"]
+        ordering = ["version_id", "-created_at"]
 
     def __str__(self) -> str:
         return f"{self.version} {self.format} {self.sha256[:12]}"
@@ -80,7 +80,7 @@ class Explanation(models.Model):
     base_probability = models.FloatField(null=True)
     additivity_error = models.FloatField()
     contributions = models.JSONField()
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class ImportanceWindow(models.Model):
@@ -97,7 +97,7 @@ class ImportanceWindow(models.Model):
     rows_explained = models.IntegerField()
     importances = models.JSONField()
     dependence = models.JSONField()
-    computed = models.DateTimeField(auto_now=True)
+    computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
@@ -125,7 +125,7 @@ class ImportanceFlag(models.Model):
     rank = models.IntegerField()
     baseline_rank = models.IntegerField()
     message = models.CharField(max_length=500)
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

@@ -25,11 +25,11 @@ class OverrideAdmin(ReadOnlyAdmin):
 
 @admin.register(Correction)
 class CorrectionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "prediction", "corrected_outcome", "recorded_as_label", "created_by", "created"]
+    list_display = ["id", "prediction", "corrected_outcome", "recorded_as_label", "created_by", "created_at"]
 
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_name", "action", "object_type", "object_id", "model_slug", "item_id"]
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "model_slug", "item_id"]
     list_filter = ["action"]
     search_fields = ["actor_name", "item_id", "request_id", "reason"]

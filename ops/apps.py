@@ -1,7 +1,10 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-ACT_PERMISSION = "act_on_overrides"
+# The one spelling of the permission to act (blacklist, boost, correct, revoke); Django checks
+# "app_label.codename" and stores the bare codename.
+ACT_PERMISSION = "ops.act_on_overrides"
+ACT_CODENAME = ACT_PERMISSION.split(".", 1)[1]
 GRANTED_TO = ("Support agents", "Admins")
 
 
@@ -10,7 +13,7 @@ def grant_act_permission(sender, using="default", **kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
 
     permission = Permission.objects.using(using).filter(
-        codename=ACT_PERMISSION, content_type__app_label="ops"
+        codename=ACT_CODENAME, content_type__app_label="ops"
     ).first()
     if permission is None:
         return

@@ -7,6 +7,8 @@ from django.db import models
 
 from monitoring.models import MLModel, Prediction
 
+from .apps import ACT_CODENAME
+
 CHANGE_SEQUENCE = "ops_override_change_seq"
 
 
@@ -44,7 +46,7 @@ class Override(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField()
+    created_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -56,8 +58,8 @@ class Override(models.Model):
 
     class Meta:
         db_table = "ops_override"
-        ordering = ["-created", "-id"]
-        permissions = [("act_on_overrides", "Can blacklist, boost, correct decisions and revoke overrides")]
+        ordering = ["-created_at", "-id"]
+        permissions = [(ACT_CODENAME, "Can blacklist, boost, correct decisions and revoke overrides")]
         indexes = [
             models.Index(fields=["model", "item_id"], name="override_model_item"),
             models.Index(fields=["item_id"], name="override_item"),
@@ -116,11 +118,11 @@ class Correction(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created = models.DateTimeField()
+    created_at = models.DateTimeField()
 
     class Meta:
         db_table = "ops_correction"
-        ordering = ["-created", "-id"]
+        ordering = ["-created_at", "-id"]
 
 
 class AuditRecord(models.Model):
@@ -136,7 +138,7 @@ class AuditRecord(models.Model):
 
     actor_id = models.BigIntegerField(null=True)
     actor_name = models.CharField(max_length=150)
-    at = models.DateTimeField()
+    created_at = models.DateTimeField()
     action = models.CharField(max_length=16, choices=Action.choices)
     object_type = models.CharField(max_length=32)
     object_id = models.BigIntegerField()
@@ -149,11 +151,11 @@ class AuditRecord(models.Model):
 
     class Meta:
         db_table = "ops_audit_record"
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["-at", "-id"], name="audit_at")]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="audit_created_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type}#{self.object_id}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type}#{self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -110,9 +110,9 @@ def audit_list(
     if request_id:
         records = records.filter(request_id=request_id.strip())
     if since:
-        records = records.filter(at__gte=since)
+        records = records.filter(created_at__gte=since)
     if until:
-        records = records.filter(at__lt=until)
+        records = records.filter(created_at__lt=until)
     return records
 
 

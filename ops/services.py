@@ -11,9 +11,9 @@ from django.db.models import Q
 from monitoring.models import Label, MLModel, Prediction
 
 from . import clock
+from .apps import ACT_PERMISSION
 from .models import AuditRecord, Correction, Override, OverrideState, next_change_seq
 
-ACT_PERMISSION = "ops.act_on_overrides"
 # First key of the two-int advisory lock, so ours never collide with other apps' locks.
 ITEM_LOCK_NAMESPACE = 6_000_001
 
@@ -72,7 +72,7 @@ def _audit(*, actor, action: str, obj, reason: str, before, after, model_slug=""
     return AuditRecord.objects.create(
         actor_id=actor.pk,
         actor_name=actor.get_username(),
-        at=clock.now(),
+        created_at=clock.now(),
         action=action,
         object_type=obj._meta.model_name,
         object_id=obj.pk,
@@ -121,7 +121,7 @@ def override_blacklist(
             ends_at=expires_at,
             reason=reason,
             created_by=actor,
-            created=now,
+            created_at=now,
         )
         _audit(
             actor=actor,
@@ -205,7 +205,7 @@ def override_boost(
             ends_at=ends_at,
             reason=reason,
             created_by=actor,
-            created=now,
+            created_at=now,
         )
         _audit(
             actor=actor,
@@ -288,7 +288,7 @@ def decision_correct(
             reason=reason,
             recorded_as_label=record_as_label,
             created_by=actor,
-            created=now,
+            created_at=now,
         )
         if record_as_label:
             _record_label(prediction=prediction, outcome=corrected_outcome, at=now)

@@ -166,7 +166,7 @@ def overrides_csv(request):
                 o.pk, o.kind, o.model.slug if o.model_id else "*", _csv_safe(o.item_id), o.state_at(now),
                 o.boost_mode or "", "" if o.boost_value is None else o.boost_value,
                 _iso(o.starts_at), _iso(o.ends_at), _csv_safe(o.reason),
-                o.created_by.get_username() if o.created_by else "", _iso(o.created), _iso(o.revoked_at),
+                o.created_by.get_username() if o.created_by else "", _iso(o.created_at), _iso(o.revoked_at),
                 o.revoked_by.get_username() if o.revoked_by else "", _csv_safe(o.revoke_reason),
             ]
         )  # fmt: skip

@@ -87,7 +87,7 @@ def test_revoked_token_is_refused_once_the_lookup_cache_expires(api_client, make
     key = make_token("read")
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api_client.get("/api/v1/models/").status_code == 200
-    ApiToken.objects.filter(name__startswith="test-").update(revoked=timezone.now())
+    ApiToken.objects.filter(name__startswith="test-").update(revoked_at=timezone.now())
     time.sleep(1.1)
     response = api_client.get("/api/v1/models/")
     assert response.status_code == 401

@@ -21,7 +21,7 @@ def _token_lookup(key_hash: str) -> ApiToken | None:
     cached = _token_cache.get(key_hash)
     if cached is not None and cached[1] > now:
         return cached[0]
-    token = ApiToken.objects.filter(key_hash=key_hash, revoked__isnull=True).first()
+    token = ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
     if token is not None and ttl > 0:
         if len(_token_cache) >= _TOKEN_CACHE_MAX:
             _token_cache.clear()
@@ -48,10 +48,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
-        # Touch last_used at most once a minute so hot ingestion paths don't write per request.
-        if token.last_used is None or (now - token.last_used).total_seconds() > 60:
-            ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-            token.last_used = now
+        # Touch last_used_at at most once a minute so hot ingestion paths don't write per request.
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
         return (TokenUser(token), token)
 
     def authenticate_header(self, request) -> str:

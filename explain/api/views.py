@@ -39,7 +39,7 @@ def explanation_payload(*, explanation, prediction: Prediction) -> dict:
         "model": prediction.model.slug,
         "version": prediction.version.version,
         "score": prediction.score,
-        "computed": explanation.created,
+        "computed": explanation.created_at,
     }
 
 

@@ -11,6 +11,8 @@ from monitoring.models.registry import Stage, Task
 
 
 class ModelSerializer(serializers.ModelSerializer):
+    # The API keeps its published key names; the model fields follow the ``<verb>_at`` convention.
+    created = serializers.DateTimeField(source="created_at", read_only=True)
     production_version = serializers.SerializerMethodField()
     versions = serializers.SerializerMethodField()
 
@@ -20,11 +22,11 @@ class ModelSerializer(serializers.ModelSerializer):
 
     def get_production_version(self, obj: MLModel) -> str | None:
         production = [v for v in obj.versions.all() if v.stage == Stage.PRODUCTION]
-        production.sort(key=lambda v: (v.promoted is not None, v.promoted, v.created, v.pk), reverse=True)
+        production.sort(key=lambda v: (v.promoted_at is not None, v.promoted_at, v.created_at, v.pk), reverse=True)
         return production[0].version if production else None
 
     def get_versions(self, obj: MLModel) -> list[str]:
-        return [v.version for v in sorted(obj.versions.all(), key=lambda v: (v.created, v.pk), reverse=True)]
+        return [v.version for v in sorted(obj.versions.all(), key=lambda v: (v.created_at, v.pk), reverse=True)]
 
 
 class ModelCreateSerializer(serializers.Serializer):
@@ -48,6 +50,8 @@ class FeatureSpecSerializer(serializers.Serializer):
 class VersionSerializer(serializers.ModelSerializer):
     features = FeatureSpecSerializer(many=True)
     model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created = serializers.DateTimeField(source="created_at", read_only=True)
+    promoted = serializers.DateTimeField(source="promoted_at", read_only=True, allow_null=True)
     reference_rows = serializers.SerializerMethodField(help_text="Rows in the reference sample.")
 
     class Meta:

@@ -106,14 +106,14 @@ class DriftView(MetricsView):
         ),
     )
     def get(self, request, slug: str):
-        version, profile, rng = self.range_of(request, slug)
-        report = drift_report(profile=profile, sketch=rng.sketch, model_settings=version.model.settings)
+        version, profile, span = self.range_of(request, slug)
+        report = drift_report(profile=profile, sketch=span.sketch, model_settings=version.model.settings)
         body = {
-            "window": {"start": rng.start, "end": rng.end, "rows": int(rng.sketch.count("rows"))},
+            "window": {"start": span.start, "end": span.end, "rows": int(span.sketch.count("rows"))},
             "version": version.version,
-            "complete": rng.binned,
+            "complete": span.binned,
             **report,
-            "quality": quality_report(profile_layout=profile.layout, sketch=rng.sketch),
+            "quality": quality_report(profile_layout=profile.layout, sketch=span.sketch),
         }
         return Response(clean(body))
 
@@ -131,9 +131,9 @@ class PerformanceView(MetricsView):
         ),
     )
     def get(self, request, slug: str):
-        version, profile, rng = self.range_of(request, slug)
-        report = performance_report(layout=profile.layout, sketch=rng.sketch, calibrator=profile.spec.get("calibrator"))
-        body = {"window": {"start": rng.start, "end": rng.end}, "version": version.version, **report}
+        version, profile, span = self.range_of(request, slug)
+        report = performance_report(layout=profile.layout, sketch=span.sketch, calibrator=profile.spec.get("calibrator"))
+        body = {"window": {"start": span.start, "end": span.end}, "version": version.version, **report}
         return Response(clean(body))
 
 

@@ -43,7 +43,7 @@ class RegistryView(APIView):
 
 def _models_with_versions():
     return model_list().prefetch_related(Prefetch("versions", queryset=ModelVersion.objects.only(
-        "id", "model_id", "version", "stage", "created", "promoted")))
+        "id", "model_id", "version", "stage", "created_at", "promoted_at")))
 
 
 class ModelListView(RegistryView):

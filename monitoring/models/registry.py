@@ -25,7 +25,7 @@ class MLModel(models.Model):
     description = models.TextField(blank=True)
     # Per-model monitoring settings (drift thresholds, alert rules); defaults live in code.
     settings = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "monitoring_model"
@@ -50,13 +50,13 @@ class ModelVersion(models.Model):
     threshold = models.FloatField(null=True, blank=True)
     classes = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    promoted = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "monitoring_model_version"
         constraints = [models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")]
-        ordering = ["model_id", "-created"]
+        ordering = ["model_id", "-created_at"]
 
     def __str__(self) -> str:
         return f"{self.model.slug}@{self.version}"

@@ -16,8 +16,8 @@ class AnalysisResult(models.Model):
     # "" for all rows; else one of the version's tracked segments (monitoring.models.TrackedSegment).
     segment = models.CharField(max_length=100, default="", blank=True)
     payload = models.JSONField()
-    # The WindowSketch.changed this result was computed from: newer sketch -> recompute.
-    sketch_changed = models.DateTimeField()
+    # The WindowSketch.changed_at this result was computed from: newer sketch -> recompute.
+    sketch_changed_at = models.DateTimeField()
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

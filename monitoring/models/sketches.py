@@ -40,7 +40,7 @@ class SketchPartial(models.Model):
     binned = models.BooleanField(default=True)
     data = models.BinaryField()
     sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
-    created = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "monitoring_sketch_partial"
@@ -59,7 +59,7 @@ class WindowSketch(models.Model):
     sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
     # Bumped by every compaction that changed the window: analyses redo windows whose
     # sketch changed after their result was computed.
-    changed = models.DateTimeField()
+    changed_at = models.DateTimeField()
 
     class Meta:
         db_table = "monitoring_window_sketch"
@@ -81,7 +81,7 @@ class TrackedSegment(models.Model):
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)
     segment = models.CharField(max_length=100)
-    first_seen = models.DateTimeField(auto_now_add=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "monitoring_tracked_segment"

@@ -83,4 +83,4 @@ def version_for(*, model, version: str | None) -> ModelVersion | None:
     qs = ModelVersion.objects.filter(model=model).select_related("model")
     if version:
         return qs.filter(version=version).first()
-    return qs.filter(stage="production").order_by("-promoted", "-created").first() or qs.order_by("-created").first()
+    return qs.filter(stage="production").order_by("-promoted_at", "-created_at").first() or qs.order_by("-created_at").first()

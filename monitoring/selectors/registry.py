@@ -20,7 +20,7 @@ def model_get(*, slug: str) -> MLModel:
 
 
 def version_list(*, model: MLModel) -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.filter(model=model).order_by("-created", "-id")
+    return ModelVersion.objects.filter(model=model).order_by("-created_at", "-id")
 
 
 def version_get(*, model: MLModel, version: str) -> ModelVersion:
@@ -34,7 +34,7 @@ def version_production(*, model: MLModel) -> ModelVersion | None:
     """The current production version: the most recently promoted one in stage production."""
     return (
         ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION)
-        .order_by("-promoted", "-created", "-id")
+        .order_by("-promoted_at", "-created_at", "-id")
         .first()
     )
 

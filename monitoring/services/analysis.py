@@ -35,11 +35,11 @@ DIRTY_FROM = """
   LEFT JOIN monitoring_analysis_result ar
     ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
    AND ar.segment = ws.segment
- WHERE ws.version_id = %s AND ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed OR %s)
+ WHERE ws.version_id = %s AND ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed_at < ws.changed_at OR %s)
    AND ws.window_start >= %s AND ws.window_start < %s
 """
 DIRTY_SQL = (
-    "SELECT ws.segment, ws.granularity, ws.window_start, ws.changed, ws.binned, ws.data, ws.sample"
+    "SELECT ws.segment, ws.granularity, ws.window_start, ws.changed_at, ws.binned, ws.data, ws.sample"
     + DIRTY_FROM
     + " ORDER BY ws.segment, ws.granularity, ws.window_start"
 )
@@ -53,7 +53,7 @@ SELECT DISTINCT ws.version_id FROM monitoring_window_sketch ws
   LEFT JOIN monitoring_analysis_result ar
     ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
    AND ar.segment = ws.segment
- WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed)
+ WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed_at < ws.changed_at)
 """
 
 
@@ -203,7 +203,7 @@ def version_analyse(
         with connection.connection.cursor(name=f"vigil_dirty_{version_id}") as windows:
             windows.itersize = CHUNK
             windows.execute(DIRTY_SQL, [version_id, force, lo, hi])
-            for segment, granularity, start, changed, binned, data, sample in windows:
+            for segment, granularity, start, changed_at, binned, data, sample in windows:
                 sketch = Sketch.from_bytes(data, sample)
                 cache[(segment, granularity, start)] = sketch
                 prev_key = (segment, granularity, start - STEP[granularity])
@@ -232,7 +232,7 @@ def version_analyse(
                         window_start=start,
                         segment=segment,
                         payload=payload,
-                        sketch_changed=changed,
+                        sketch_changed_at=changed_at,
                         computed_at=now,
                     )
                 )
@@ -250,7 +250,7 @@ def _save(results: list[AnalysisResult]) -> int:
         results,
         update_conflicts=True,
         unique_fields=["version", "granularity", "window_start", "segment"],
-        update_fields=["payload", "sketch_changed", "computed_at"],
+        update_fields=["payload", "sketch_changed_at", "computed_at"],
     )
     count = len(results)
     results.clear()

@@ -23,7 +23,7 @@ DELETE FROM monitoring_sketch_partial WHERE id IN (
 """
 
 INSERT_SQL = """
-INSERT INTO monitoring_window_sketch (version_id, granularity, window_start, segment, binned, data, sample, changed)
+INSERT INTO monitoring_window_sketch (version_id, granularity, window_start, segment, binned, data, sample, changed_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (version_id, granularity, window_start, segment) DO NOTHING RETURNING id
 """
@@ -51,7 +51,7 @@ def _merge_window(cur, key: tuple, sketch: Sketch, binned: bool, now: datetime) 
     row_id, old_binned, data, sample = cur.fetchone()
     merged = Sketch.from_bytes(data, sample).merge(sketch)
     cur.execute(
-        "UPDATE monitoring_window_sketch SET data = %s, sample = %s, binned = %s, changed = %s WHERE id = %s",
+        "UPDATE monitoring_window_sketch SET data = %s, sample = %s, binned = %s, changed_at = %s WHERE id = %s",
         [merged.to_bytes(), merged.sample_bytes(), old_binned and binned, now, row_id],
     )
 

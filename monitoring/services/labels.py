@@ -96,7 +96,7 @@ def model_classes(*, model: MLModel) -> list | None:
     if model.task != Task.MULTICLASS:
         return None
     out: dict[str, object] = {}
-    for classes in ModelVersion.objects.filter(model=model).order_by("created").values_list("classes", flat=True):
+    for classes in ModelVersion.objects.filter(model=model).order_by("created_at").values_list("classes", flat=True):
         for c in classes or []:
             out.setdefault(str(c), c)
     return list(out.values())

@@ -52,7 +52,7 @@ def version_create(
             return ModelVersion.objects.create(
                 model=model, version=version, stage=stage, features=schema, threshold=threshold,
                 classes=classes, metadata=metadata or {},
-                promoted=now if stage == Stage.PRODUCTION else None,
+                promoted_at=now if stage == Stage.PRODUCTION else None,
             )
     except IntegrityError:
         raise AlreadyExists(f"Model '{model.slug}' already has a version '{version}'.",
@@ -60,7 +60,7 @@ def version_create(
 
 
 def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
-    """Change ``stage``, ``threshold`` and/or ``metadata``; moving to production sets ``promoted``."""
+    """Change ``stage``, ``threshold`` and/or ``metadata``; moving to production sets ``promoted_at``."""
     unknown = set(changes) - {"stage", "threshold", "metadata"}
     if unknown:
         raise InvalidInput("Only stage, threshold and metadata can be changed.",
@@ -68,7 +68,7 @@ def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
     if "stage" in changes:
         _check_stage(changes["stage"])
         if changes["stage"] == Stage.PRODUCTION and version.stage != Stage.PRODUCTION:
-            version.promoted = timezone.now()
+            version.promoted_at = timezone.now()
         version.stage = changes["stage"]
     if "threshold" in changes:
         version.threshold = _clean_threshold(version.model, changes["threshold"])
@@ -76,7 +76,7 @@ def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
         if not isinstance(changes["metadata"], dict):
             raise InvalidInput("metadata must be an object.", {"metadata": ["Expected an object."]})
         version.metadata = changes["metadata"]
-    version.save(update_fields=["stage", "promoted", "threshold", "metadata"])
+    version.save(update_fields=["stage", "promoted_at", "threshold", "metadata"])
     return version
 
 

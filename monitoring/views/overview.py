@@ -24,7 +24,7 @@ def _trained_at(version) -> datetime | None:
             except ValueError:
                 continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return version.created
+    return version.created_at
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

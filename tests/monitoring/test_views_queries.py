@@ -41,11 +41,11 @@ def build(slug: str, n_features: int, days: int) -> ModelVersion:
     body = payload(features)
     results = [
         AnalysisResult(version=version, granularity="day", window_start=(NOW - timedelta(days=d)).replace(hour=0),
-                       payload=body, sketch_changed=NOW)
+                       payload=body, sketch_changed_at=NOW)
         for d in range(days)
     ] + [
         AnalysisResult(version=version, granularity="hour", window_start=NOW - timedelta(hours=h),
-                       payload=body, sketch_changed=NOW)
+                       payload=body, sketch_changed_at=NOW)
         for h in range(min(days, 14) * 24)
     ]
     AnalysisResult.objects.bulk_create(results)

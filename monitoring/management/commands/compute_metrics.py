@@ -47,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError(f"no model with slug {model!r}")
         quiet = opts.get("verbosity", 1) == 0
         for ml in models:
-            for version in ModelVersion.objects.filter(model=ml).select_related("model").order_by("created"):
+            for version in ModelVersion.objects.filter(model=ml).select_related("model").order_by("created_at"):
                 self._version(version, since_at, until_at, rebuild, quiet)
 
     def _version(self, version, since, until, rebuild, quiet):

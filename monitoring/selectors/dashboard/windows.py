@@ -179,7 +179,7 @@ def models_for_overview() -> list[MLModel]:
     """Every model with its versions (newest first), each version annotated with
     ``last_prediction_at`` (one index probe per version, not a scan). Two queries."""
     last_ts = Prediction.objects.filter(version=OuterRef("pk")).order_by("-timestamp").values("timestamp")[:1]
-    versions = ModelVersion.objects.annotate(last_prediction_at=Subquery(last_ts)).order_by("-created")
+    versions = ModelVersion.objects.annotate(last_prediction_at=Subquery(last_ts)).order_by("-created_at")
     return list(MLModel.objects.prefetch_related(Prefetch("versions", queryset=versions)).order_by("slug"))
 
 
@@ -200,5 +200,5 @@ def production_version(model: MLModel, versions: list[ModelVersion] | None = Non
     versions = list(model.versions.all()) if versions is None else versions
     production = [v for v in versions if v.stage == "production"]
     if production:
-        return max(production, key=lambda v: (v.promoted or v.created))
+        return max(production, key=lambda v: (v.promoted_at or v.created_at))
     return versions[0] if versions else None
