@@ -4,6 +4,7 @@ import orjson
 import pytest
 
 from ops import services
+from ops.models import Override
 
 from .conftest import T0
 
@@ -68,6 +69,7 @@ def test_etag_304_and_changes_on_write_revoke_and_time(client_with, agent, recs,
         reason="r",
         ends_at=now + timedelta(hours=1),
     )
+    boost.refresh_from_db()
     after_write = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert after_write.status_code == 200 and after_write["ETag"] != etag
     etag_with_boost = after_write["ETag"]
@@ -84,7 +86,11 @@ def test_etag_304_and_changes_on_write_revoke_and_time(client_with, agent, recs,
     services.override_revoke(actor=agent, override_id=blacklisted.pk, reason="mistake")
     after_revoke = client.get(url, HTTP_IF_NONE_MATCH=before_revoke)
     assert after_revoke.status_code == 200 and after_revoke.json()["blacklist"] == []
-    assert boost.pk
+    # The boost ended by time alone: its row was never written again (no job, and revoking
+    # another entry drew a new change_seq for that entry only).
+    stored = Override.objects.get(pk=boost.pk)
+    assert (stored.revoked_at, stored.ends_at, stored.change_seq) == (None, now + timedelta(hours=1), boost.change_seq)
+    assert stored.state_at(now + timedelta(hours=1)) == "expired"
 
 
 def test_other_models_writes_do_not_change_the_etag(client_with, agent, recs, loan, now):
