@@ -1,7 +1,8 @@
 """The reranking arithmetic alone: no database."""
 
 from datetime import UTC, datetime
-from unittest import TestCase
+
+import pytest
 
 from ops.rerank import ActiveOverrides, apply_overrides
 
@@ -12,38 +13,34 @@ def boost(mode: str, value: float) -> dict:
     return {"id": 1, "mode": mode, "value": value, "starts_at": END, "ends_at": END, "reason": "promo"}
 
 
-class ApplyOverridesTests(TestCase):
-    def test_no_overrides_sorts_by_score_keeping_input_order_for_ties(self):
-        kept, removed = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.2), ("d", 0.9)], ActiveOverrides())
-        self.assertEqual([c["item_id"] for c in kept], ["d", "b", "a", "c"])
-        self.assertEqual([c["rank"] for c in kept], [1, 2, 3, 4])
-        self.assertEqual([c["original_rank"] for c in kept], [1, 2, 3, 4])
-        self.assertTrue(all(c["reason"] is None and c["score"] == c["original_score"] for c in kept))
-        self.assertEqual(removed, [])
+def test_no_overrides_sorts_by_score_keeping_input_order_for_ties():
+    kept, removed = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.2), ("d", 0.9)], ActiveOverrides())
+    assert [c["item_id"] for c in kept] == ["d", "b", "a", "c"]
+    assert [c["rank"] for c in kept] == [1, 2, 3, 4]
+    assert [c["original_rank"] for c in kept] == [1, 2, 3, 4]
+    assert all(c["reason"] is None and c["score"] == c["original_score"] for c in kept)
+    assert removed == []
 
-    def test_blacklist_removes_and_closes_the_gap(self):
-        active = ActiveOverrides(
-            blacklist={"b": {"id": 3, "scope": "all", "expires_at": None, "reason": "recall"}}
-        )
-        kept, removed = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.1)], active)
-        self.assertEqual(
-            [(c["item_id"], c["rank"], c["original_rank"]) for c in kept], [("a", 1, 2), ("c", 2, 3)]
-        )
-        self.assertEqual(removed, [{"item_id": "b", "reason": "blacklisted for all models: recall"}])
 
-    def test_multiplier_and_additive_boosts(self):
-        active = ActiveOverrides(boosts={"c": boost("multiplier", 10.0), "a": boost("additive", -0.15)})
-        kept, _ = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.1)], active)
-        self.assertEqual([c["item_id"] for c in kept], ["c", "b", "a"])
-        by_item = {c["item_id"]: c for c in kept}
-        self.assertAlmostEqual(by_item["c"]["score"], 1.0)
-        self.assertAlmostEqual(by_item["a"]["score"], 0.05)
-        self.assertEqual(by_item["c"]["reason"], "boost x10 until 2026-12-01T00:00:00Z: promo")
-        self.assertEqual(by_item["a"]["reason"], "boost -0.15 until 2026-12-01T00:00:00Z: promo")
-        self.assertEqual(by_item["c"]["original_rank"], 3)
+def test_blacklist_removes_and_closes_the_gap():
+    active = ActiveOverrides(blacklist={"b": {"id": 3, "scope": "all", "expires_at": None, "reason": "recall"}})
+    kept, removed = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.1)], active)
+    assert [(c["item_id"], c["rank"], c["original_rank"]) for c in kept] == [("a", 1, 2), ("c", 2, 3)]
+    assert removed == [{"item_id": "b", "reason": "blacklisted for all models: recall"}]
 
-    def test_boost_into_a_tie_ranks_after_the_originally_better(self):
-        kept, _ = apply_overrides(
-            [("a", 0.5), ("b", 0.25)], ActiveOverrides(boosts={"b": boost("multiplier", 2.0)})
-        )
-        self.assertEqual([c["item_id"] for c in kept], ["a", "b"])
+
+def test_multiplier_and_additive_boosts():
+    active = ActiveOverrides(boosts={"c": boost("multiplier", 10.0), "a": boost("additive", -0.15)})
+    kept, _ = apply_overrides([("a", 0.2), ("b", 0.5), ("c", 0.1)], active)
+    assert [c["item_id"] for c in kept] == ["c", "b", "a"]
+    by_item = {c["item_id"]: c for c in kept}
+    assert by_item["c"]["score"] == pytest.approx(1.0, abs=1e-7)
+    assert by_item["a"]["score"] == pytest.approx(0.05, abs=1e-7)
+    assert by_item["c"]["reason"] == "boost x10 until 2026-12-01T00:00:00Z: promo"
+    assert by_item["a"]["reason"] == "boost -0.15 until 2026-12-01T00:00:00Z: promo"
+    assert by_item["c"]["original_rank"] == 3
+
+
+def test_boost_into_a_tie_ranks_after_the_originally_better():
+    kept, _ = apply_overrides([("a", 0.5), ("b", 0.25)], ActiveOverrides(boosts={"b": boost("multiplier", 2.0)}))
+    assert [c["item_id"] for c in kept] == ["a", "b"]
