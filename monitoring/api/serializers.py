@@ -51,7 +51,7 @@ class VersionSerializer(serializers.ModelSerializer):
     features = FeatureSpecSerializer(many=True)
     model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     created = serializers.DateTimeField(source="created_at", read_only=True)
-    promoted = serializers.DateTimeField(source="promoted_at", read_only=True, allow_null=True)
+    promoted = serializers.DateTimeField(source="promoted_at", required=False, allow_null=True)
     reference_rows = serializers.SerializerMethodField(help_text="Rows in the reference sample.")
 
     class Meta:

@@ -1,4 +1,5 @@
 import pytest
+from django.utils.dateparse import parse_datetime
 
 from monitoring.models import MLModel, ModelVersion
 
@@ -153,3 +154,19 @@ def test_openapi_schema_describes_the_endpoints(api_client):
     assert "413" in predictions["responses"]
     assert schema["components"]["securitySchemes"]["TokenAuth"]["name"] == "Authorization"
     assert {"TokenAuth": []} in predictions["security"]
+
+
+def test_time_fields_keep_their_api_names(admin, reader):
+    """The model fields read ``created_at``/``promoted_at``; the API's keys stay ``created``/``promoted``."""
+    create_model(admin)
+    admin.post(MODELS + "loan-default/versions/", {"version": "1", "stage": "production", "features": []}, format="json")
+    admin.post(MODELS + "loan-default/versions/", {"version": "2", "features": []}, format="json")
+    stored = {v.version: v for v in ModelVersion.objects.all()}
+    model = reader.get(MODELS + "loan-default/").json()
+    assert parse_datetime(model["created"]) == MLModel.objects.get().created_at
+    versions = {v["version"]: v for v in reader.get(MODELS + "loan-default/versions/").json()}
+    for name, body in versions.items():
+        assert "created_at" not in body and "promoted_at" not in body
+        assert parse_datetime(body["created"]) == stored[name].created_at
+    assert parse_datetime(versions["1"]["promoted"]) == stored["1"].promoted_at
+    assert versions["2"]["promoted"] is None
