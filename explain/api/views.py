@@ -12,8 +12,9 @@ from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion, Prediction
 
 from ..loading import ArtifactRefused
-from ..models import ArtifactFormat, Explanation
+from ..models import ArtifactFormat
 from ..reasons import reasons_for
+from ..selectors import explanation_stored
 from ..services import NoArtifact, artifact_upload, explanation_for_prediction
 from .serializers import ArtifactSerializer, ExplanationSerializer
 
@@ -83,11 +84,7 @@ class ExplanationView(APIView):
                    summary="SHAP explanation of one prediction, computed on first request then stored.")
     def get(self, request, slug: str, request_id: str):
         # The common case (already explained) is one indexed join; compute only when missing.
-        stored = (
-            Explanation.objects.select_related("prediction__version__model", "prediction__model")
-            .filter(prediction__model__slug=slug, prediction__request_id=request_id)
-            .first()
-        )
+        stored = explanation_stored(model_slug=slug, request_id=request_id)
         if stored is not None:
             return Response(explanation_payload(explanation=stored, prediction=stored.prediction))
         prediction = get_object_or_404(
