@@ -32,7 +32,6 @@ urlpatterns = [
     path("api/v1/", include("explain.api.urls")),
     path("api/v1/", include("ops.api.urls")),
     path("ops/", include("ops.urls")),
-    path("explain/", include("explain.urls")),
     path("", include("monitoring.urls")),
 ]
 

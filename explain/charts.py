@@ -1,33 +1,19 @@
-"""Plotly figures for explanations: one decision's waterfall, importance over time, a summary.
+"""Plotly figures for explanations: one decision's waterfall, importance over time, SHAP dependence.
 
-Okabe-Ito colours (colour-blind safe); every figure has a title, axis titles with units,
-hover text, and an explicit empty state saying why there is nothing to draw.
+Palette, layout and empty state are the dashboards' (monitoring.charts.base): Okabe-Ito colours,
+a title and axis titles with units, hover text, and a sentence saying why a figure is empty.
 """
 
-import datetime as dt
+from collections.abc import Sequence
 
-import numpy as np
 import plotly.graph_objects as go
 
+from monitoring.charts.base import BLUE, PALETTE, VERMILLION, Figure, empty_figure, layout
 from monitoring.models import ModelVersion
 
 from .reasons import format_value
-from .selectors import artifact_current, importance_reference, importance_trend
 
-BLUE, VERMILLION, GREEN, ORANGE, SKY, PINK, YELLOW = (
-    "#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442")
-PALETTE = [BLUE, VERMILLION, GREEN, ORANGE, SKY, PINK, YELLOW, "#000000"]
 MAX_WATERFALL_FEATURES = 12
-
-
-def empty_figure(*, title: str, reason: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        title=title, xaxis={"visible": False}, yaxis={"visible": False}, template="plotly_white",
-        annotations=[{"text": reason, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
-                      "font": {"size": 14}}],
-    )
-    return fig
 
 
 def _display(version: ModelVersion, name: str) -> str:
@@ -45,7 +31,7 @@ def waterfall_figure(*, explanation, version: ModelVersion) -> go.Figure:
     """
     title = f"Why this decision: {version.model.name} {version.version}"
     if explanation is None or not explanation.contributions:
-        return empty_figure(title=title, reason="No explanation: the version has no model artifact.")
+        return go.Figure(empty_figure(title=title, reason="No explanation: the version has no model artifact."))
     schema = {f["name"]: f for f in version.features}
     points = explanation.contributions[0].get("probability_points") is not None
     key = "probability_points" if points else "shap"
@@ -82,86 +68,99 @@ def waterfall_figure(*, explanation, version: ModelVersion) -> go.Figure:
     return fig
 
 
-def _trend_or_reason(version: ModelVersion, start, end) -> tuple[list, str | None]:
-    """The importance trend of the range, or why a chart of it would be empty."""
-    if artifact_current(version_id=version.pk) is None:
-        return [], "No model artifact uploaded for this version."
-    trend = importance_trend(version=version, start=start, end=end)
-    return trend, None if trend else "No predictions with computed importance in this range."
-
-
-def _top_features(trend: list, key: str, top: int) -> list[str]:
-    """The ``top`` features by ``key`` summed over the trend's days, largest first."""
-    total: dict[str, float] = {}
-    for day in trend:
-        for item in day["features"]:
-            total[item["feature"]] = total.get(item["feature"], 0.0) + item[key]
-    return sorted(total, key=lambda f: -total[f])[:top]
-
-
-def importance_trend_figure(*, version: ModelVersion, start: dt.datetime | None = None,
-                            end: dt.datetime | None = None, top: int = 8) -> go.Figure:
-    """Share of total mean |SHAP| per feature per UTC day; the reference share as dotted lines."""
-    title = f"Feature importance over time: {version.model.name} {version.version}"
-    trend, reason = _trend_or_reason(version, start, end)
-    if reason:
-        return empty_figure(title=title, reason=reason)
-    chosen = _top_features(trend, "share", top)
-    reference = importance_reference(version=version)
-    ref_shares = {i["feature"]: i["share"] for i in reference["features"]} if reference else {}
-    fig = go.Figure()
-    days = [d["day"] for d in trend]
-    rows = [d["rows"] for d in trend]
-    for k, name in enumerate(chosen):
+def importance_figure(
+    *,
+    days: Sequence,
+    rows: Sequence[int],
+    shares: dict[str, Sequence[float | None]],
+    reference: dict[str, float],
+    labels: dict[str, str],
+    flags: Sequence[tuple[object, str, str]],
+    reason: str = "",
+) -> Figure:
+    """Share of total mean |SHAP| (%) per feature per day, the reference share dotted, and a
+    vermillion ring on each (day, feature) the explain app flagged as a jump (hover: why).
+    ``shares`` is ordered most important first; ``flags`` are (day, feature, message)."""
+    title = "Feature importance over time (SHAP)"
+    if not days:
+        return empty_figure(title=title, reason=reason or "No predictions with computed importance in this range.")
+    data: list[dict] = []
+    for k, (feature, values) in enumerate(shares.items()):
         colour = PALETTE[k % len(PALETTE)]
-        shares = [next((i["share"] * 100 for i in d["features"] if i["feature"] == name), None) for d in trend]
-        fig.add_trace(go.Scatter(
-            x=days, y=shares, mode="lines+markers", name=_display(version, name), line={"color": colour},
-            customdata=rows, hovertemplate=f"{_display(version, name)}<br>%{{x}}: %{{y:.1f}}% of total"
-                                           "<br>%{customdata} rows explained<extra></extra>"))
-        if name in ref_shares:
-            fig.add_trace(go.Scatter(
-                x=[days[0], days[-1]], y=[ref_shares[name] * 100] * 2, mode="lines", showlegend=False,
-                line={"color": colour, "dash": "dot"}, hovertemplate=f"{_display(version, name)} reference: "
-                                                                      "%{y:.1f}%<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="Day (UTC)", yaxis_title="Share of total mean |SHAP| (%)",
-                      template="plotly_white", legend_title="Feature (dotted: reference)")
-    return fig
+        name = labels.get(feature, feature)
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "legendgroup": feature,
+                "x": list(days),
+                "y": [None if v is None else round(100 * v, 2) for v in values],
+                "customdata": list(rows),
+                "line": {"color": colour},
+                "marker": {"size": 4},
+                "hovertemplate": f"{name}<br>%{{x}}: %{{y:.1f}}% of total<br>%{{customdata}} rows explained<extra></extra>",
+            }
+        )
+        if feature in reference:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{name}, reference",
+                    "legendgroup": feature,
+                    "showlegend": False,
+                    "x": [days[0], days[-1]],
+                    "y": [round(100 * reference[feature], 2)] * 2,
+                    "line": {"color": colour, "dash": "dot", "width": 1},
+                    "hovertemplate": f"{name} in the reference: %{{y:.1f}}%<extra></extra>",
+                }
+            )
+    index = {day: i for i, day in enumerate(days)}
+    fx, fy, text = [], [], []
+    for day, feature, message in flags:
+        values = shares.get(feature)
+        if values is None or day not in index or values[index[day]] is None:
+            continue
+        fx.append(day)
+        fy.append(round(100 * values[index[day]], 2))
+        text.append(f"{labels.get(feature, feature)}: {message}")
+    if fx:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "Importance jump (flag)",
+                "x": fx,
+                "y": fy,
+                "text": text,
+                "marker": {"symbol": "circle-open", "size": 14, "color": VERMILLION, "line": {"width": 2.5}},
+                "hovertemplate": "%{x}<br>%{text}<extra></extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": layout(title=title, x_title="Day (UTC)", y_title="Share of total mean |SHAP| (%)", height=420),
+    }
 
 
-def importance_summary_figure(*, version: ModelVersion, start: dt.datetime | None = None,
-                              end: dt.datetime | None = None, top: int = 10) -> go.Figure:
-    """Beeswarm-like: one row per feature, a dot per sampled prediction at its SHAP value,
-    coloured from low (blue) to high (vermillion) feature value (grey for categories/missing)."""
-    from .selectors import dependence_sample
-
-    title = f"SHAP summary: {version.model.name} {version.version}"
-    trend, reason = _trend_or_reason(version, start, end)
-    if reason:
-        return empty_figure(title=title, reason=reason)
-    chosen = _top_features(trend, "mean_abs_shap", top)
-    fig = go.Figure()
-    rng = np.random.default_rng(0)
-    for row, name in enumerate(reversed(chosen)):
-        sample = dependence_sample(version=version, feature=name, start=start, end=end)
-        shap = np.asarray(sample["shap"], dtype=float)
-        numeric = [v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in sample["x"]]
-        values = np.asarray(numeric, dtype=float)
-        finite = np.isfinite(values)
-        colour = np.full(len(values), 0.5)
-        if finite.any():
-            low, high = np.nanpercentile(values, 5), np.nanpercentile(values, 95)
-            colour[finite] = np.clip((values[finite] - low) / (high - low or 1.0), 0, 1)
-        fig.add_trace(go.Scatter(
-            x=shap, y=row + rng.uniform(-0.3, 0.3, len(shap)), mode="markers", name=_display(version, name),
-            marker={"size": 5, "color": colour, "colorscale": [[0, BLUE], [1, VERMILLION]], "cmin": 0, "cmax": 1,
-                    "opacity": 0.6, "showscale": row == len(chosen) - 1,
-                    "colorbar": {"title": "Feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]}},
-            text=[f"{_display(version, name)} = {v}" for v in sample["x"]], showlegend=False,
-            hovertemplate="%{text}<br>SHAP %{x:+.3g} (raw output units)<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="SHAP value (model raw output units)", yaxis_title="Feature",
-                      template="plotly_white",
-                      yaxis={"tickvals": list(range(len(chosen))),
-                             "ticktext": [_display(version, n) for n in reversed(chosen)]})
-    fig.add_vline(x=0, line_color="#999999")
-    return fig
+def dependence_figure(*, feature: str, values: Sequence, shap: Sequence[float], unit: str = "", reason: str = "") -> Figure:
+    """SHAP dependence: the feature's value against its SHAP contribution (raw model output)."""
+    title = f"{feature}: SHAP dependence"
+    if not values:
+        return empty_figure(title=title, reason=reason or "No SHAP sample in this range.")
+    x_title = f"{feature} ({unit})" if unit else feature
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "sampled predictions",
+                "x": list(values),
+                "y": list(shap),
+                "marker": {"color": BLUE, "opacity": 0.5, "size": 6},
+                "hovertemplate": f"{feature} = %{{x}}<br>SHAP: %{{y:.3f}}<extra></extra>",
+            }
+        ],
+        "layout": layout(title=title, x_title=x_title, y_title="SHAP value (raw model output)"),
+    }

@@ -26,8 +26,14 @@ def background_rows(*, version: ModelVersion, limit: int = 1000) -> list[dict]:
     return rows
 
 
-def explanation_stored(*, prediction_id: int) -> Explanation | None:
-    return Explanation.objects.filter(prediction_id=prediction_id).first()
+def explanation_stored(*, model_slug: str, request_id: str) -> Explanation | None:
+    """The stored explanation of a model's prediction, with the prediction, its version and model
+    (one indexed join); None when it was never computed or the prediction does not exist."""
+    return (
+        Explanation.objects.select_related("prediction__version__model", "prediction__model")
+        .filter(prediction__model__slug=model_slug, prediction__request_id=request_id)
+        .first()
+    )
 
 
 def _day_range(start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None) -> dict:

@@ -1,26 +1,22 @@
-import orjson
 from django.conf import settings
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.auth import scope_required
 from core.api.body import read_raw_body
-from core.api.errors import BadRequest, Conflict
+from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion, Prediction
 
 from ..loading import ArtifactRefused
-from ..models import ArtifactFormat, Explanation
+from ..models import ArtifactFormat
 from ..reasons import reasons_for
+from ..selectors import explanation_stored
 from ..services import NoArtifact, artifact_upload, explanation_for_prediction
-
-
-def _json(data: dict, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
-                        content_type="application/json")
+from .serializers import ArtifactSerializer, ExplanationSerializer
 
 
 def explanation_payload(*, explanation, prediction: Prediction) -> dict:
@@ -59,7 +55,7 @@ class ArtifactView(APIView):
         request={"application/octet-stream": OpenApiTypes.BINARY},
         parameters=[OpenApiParameter("format", str, enum=list(ArtifactFormat.values),
                                      description="Auto-detected when omitted; required for pickle/joblib.")],
-        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        responses={201: ArtifactSerializer, 200: ArtifactSerializer, **error_responses(400, 401, 403, 404, 413)},
         summary="Upload the model file of a version (checked against its schema and logged scores).",
     )
     def put(self, request, slug: str, version: str):
@@ -78,23 +74,19 @@ class ArtifactView(APIView):
         body = {"sha256": artifact.sha256, "format": artifact.format, "size": artifact.size,
                 "explainer": artifact.explainer, "link": artifact.link, "checks": artifact.checks,
                 "replaced": replaced}
-        return _json(body, status=200 if replaced else 201)
+        return Response(body, status=200 if replaced else 201)
 
 
 class ExplanationView(APIView):
     permission_classes = [scope_required("read")]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(responses={200: ExplanationSerializer, **error_responses(401, 403, 404, 409)},
                    summary="SHAP explanation of one prediction, computed on first request then stored.")
     def get(self, request, slug: str, request_id: str):
         # The common case (already explained) is one indexed join; compute only when missing.
-        stored = (
-            Explanation.objects.select_related("prediction__version__model", "prediction__model")
-            .filter(prediction__model__slug=slug, prediction__request_id=request_id)
-            .first()
-        )
+        stored = explanation_stored(model_slug=slug, request_id=request_id)
         if stored is not None:
-            return _json(explanation_payload(explanation=stored, prediction=stored.prediction))
+            return Response(explanation_payload(explanation=stored, prediction=stored.prediction))
         prediction = get_object_or_404(
             Prediction.objects.select_related("version__model", "model"), model__slug=slug, request_id=request_id
         )
@@ -102,4 +94,4 @@ class ExplanationView(APIView):
             explanation = explanation_for_prediction(prediction=prediction)
         except NoArtifact as exc:
             raise Conflict(str(exc)) from None
-        return _json(explanation_payload(explanation=explanation, prediction=prediction))
+        return Response(explanation_payload(explanation=explanation, prediction=prediction))

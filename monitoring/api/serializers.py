@@ -129,8 +129,3 @@ class ReferenceRowIn(serializers.Serializer):
 class ReferenceResult(serializers.Serializer):
     stored = serializers.IntegerField()
     total = serializers.IntegerField()
-
-
-class ErrorBody(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField()

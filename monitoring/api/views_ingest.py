@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from core.api.auth import scope_required
 from core.api.body import content_type, parse_csv_body, parse_json_body
-from core.api.errors import BadRequest
+from core.api.errors import BadRequest, error_responses
 from monitoring.selectors.registry import model_get, version_get
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
@@ -22,7 +22,6 @@ from monitoring.services.reference import reference_rows_from_csv, reference_sto
 from monitoring.services.validation import InvalidInput
 
 from .serializers import (
-    ErrorBody,
     LabelRow,
     LabelsResult,
     PredictionRow,
@@ -31,7 +30,7 @@ from .serializers import (
     ReferenceRowIn,
 )
 
-ERRORS = {code: ErrorBody for code in (400, 401, 403, 404, 413, 415)}
+ERRORS = error_responses(400, 401, 403, 404, 413, 415)
 GZIP_NOTE = " The body may be gzip-compressed (Content-Encoding: gzip)."
 
 

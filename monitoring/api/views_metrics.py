@@ -11,13 +11,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.auth import scope_required
-from core.api.errors import BadRequest, Conflict
+from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.engine.evaluate import drift_report, quality_report
 from monitoring.engine.perf_report import performance_report
 from monitoring.models import MLModel
@@ -25,6 +25,8 @@ from monitoring.selectors.metrics import sketch_range_get, version_for
 from monitoring.selectors.timeseries import METRICS, timeseries_get
 from monitoring.services.analysis import clean
 from monitoring.services.profile import profile_load
+
+from .serializers_metrics import DriftSerializer, PerformanceSerializer, TimeseriesSerializer
 
 DEFAULT_RANGE = timedelta(days=7)
 
@@ -34,13 +36,7 @@ RANGE_PARAMS = [
     OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: the production version)"),
 ]
 SEGMENT = OpenApiParameter("segment", OpenApiTypes.STR, description="restrict to one segment")
-ERRORS = {
-    400: OpenApiResponse(description="bad parameter (named in errors)"),
-    401: OpenApiResponse(description="missing or unknown token"),
-    403: OpenApiResponse(description="token lacks the read scope"),
-    404: OpenApiResponse(description="unknown model or version"),
-    409: OpenApiResponse(description="the version has no reference data yet"),
-}
+ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 def _when(request, name: str) -> datetime | None:
@@ -95,7 +91,7 @@ class MetricsView(APIView):
 class DriftView(MetricsView):
     @extend_schema(
         parameters=[*RANGE_PARAMS, SEGMENT],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: DriftSerializer, **ERRORS},
         summary="Drift of a range against the reference",
         description=(
             "Merges the hourly/daily sketches of [start, end) (widened to whole UTC hours) and compares "
@@ -121,7 +117,7 @@ class DriftView(MetricsView):
 class PerformanceView(MetricsView):
     @extend_schema(
         parameters=[*RANGE_PARAMS, SEGMENT],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: PerformanceSerializer, **ERRORS},
         summary="Performance of a range (realised where labelled, estimated for binary models)",
         description=(
             "rows, labelled, label_coverage, metrics (binary: accuracy, precision, recall, f1, fpr, fnr, "
@@ -147,7 +143,7 @@ class TimeseriesView(MetricsView):
             OpenApiParameter("segment", OpenApiTypes.STR,
                              description="one of the version's tracked segments (default: all rows)"),
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: TimeseriesSerializer, **ERRORS},
         summary="Time series of one metric from the stored window analyses",
         description='`{"metric", "granularity", "feature", "points": [{"t": ISO, "value": float|null, ...}]}`.',
     )

@@ -7,14 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.auth import HasScopeForMethod
-from core.api.errors import BadRequest
+from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion
 from monitoring.selectors.registry import model_get, model_list, version_get, version_list
 from monitoring.services import registry
 from monitoring.services.validation import InvalidInput
 
 from .serializers import (
-    ErrorBody,
     ModelCreateSerializer,
     ModelSerializer,
     VersionCreateSerializer,
@@ -22,15 +21,11 @@ from .serializers import (
     VersionUpdateSerializer,
 )
 
-ERRORS = {400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody}
+ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
-class ConflictError(BadRequest):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def as_api_error(exc: InvalidInput) -> BadRequest:
-    kind = ConflictError if isinstance(exc, registry.AlreadyExists) else BadRequest
+def as_api_error(exc: InvalidInput) -> BadRequest | Conflict:
+    kind = Conflict if isinstance(exc, registry.AlreadyExists) else BadRequest
     return kind(exc.detail, exc.errors)
 
 

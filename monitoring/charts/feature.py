@@ -157,28 +157,6 @@ def feature_quality_figure(
     return {"data": data, "layout": layout(title=title, y_title="Rows affected (%)", yaxis={"rangemode": "tozero"})}
 
 
-def dependence_figure(*, feature: str, values: Sequence, shap: Sequence[float], unit: str = "", reason: str = "") -> Figure:
-    """SHAP dependence: the feature's value against its SHAP contribution (raw model output)."""
-    title = f"{feature}: SHAP dependence"
-    if not values:
-        return empty_figure(title=title, reason=reason or "No SHAP sample in this range.")
-    x_title = f"{feature} ({unit})" if unit else feature
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "sampled predictions",
-                "x": list(values),
-                "y": list(shap),
-                "marker": {"color": BLUE, "opacity": 0.5, "size": 6},
-                "hovertemplate": f"{feature} = %{{x}}<br>SHAP: %{{y:.3f}}<extra></extra>",
-            }
-        ],
-        "layout": layout(title=title, x_title=x_title, y_title="SHAP value (raw model output)"),
-    }
-
-
 def score_compare_figure(
     *,
     bins: Sequence[str],

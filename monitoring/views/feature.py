@@ -16,9 +16,9 @@ from monitoring.selectors.dashboard import (
 )
 
 from .access import scientist_required
-from .explain_bridge import dependence_chart
 from .model import model_and_version, window_times
 from .render import chart
+from .sections import DEPENDENCE, section
 from .state import check_segment, range_links, state_from_query
 
 
@@ -104,8 +104,12 @@ def feature_page(request, slug: str, feature: str):
                 unseen_rate=[q.get("unseen_rate") for q in quality],
             ),
         ),
-        dependence_chart(version=version, feature=feature, label=label, start=state.start, end=state.end, unit=unit),
     ]
+    dependence = section(
+        DEPENDENCE, version=version, feature=feature, label=label, start=state.start, end=state.end, unit=unit
+    )
+    if dependence is not None:
+        charts.append(dependence)
     drifted_windows = sum(1 for c in cells if c.get("drifted"))
     context = {
         "nav": "dashboards",

@@ -24,9 +24,9 @@ from monitoring.selectors.dashboard import (
 )
 
 from .access import scientist_required
-from .explain_bridge import importance_section
 from .insights import PRIMARY_METRIC, summarise
 from .render import chart
+from .sections import IMPORTANCE, section
 from .state import DashboardState, check_segment, range_links, state_from_query
 
 
@@ -149,7 +149,7 @@ def model_page(request, slug: str):
     )
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
-    importance = importance_section(version=version, start=state.start, end=state.end) if version else None
+    importance = section(IMPORTANCE, version=version, start=state.start, end=state.end) if version else None
     if importance and state.segment:
         chart_ = importance["chart"]
         chart_["description"] = " ".join(filter(None, [chart_.get("description"), "Computed on all segments."]))

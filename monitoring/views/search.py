@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from monitoring.models import MLModel, Prediction
 
 from .access import scientist_required
-from .explain_bridge import waterfall_chart
+from .sections import WATERFALL, section
 
 LIMIT = 50
 
@@ -50,13 +50,13 @@ def search(request):
 def prediction_page(request, slug: str, request_id: str):
     model = get_object_or_404(MLModel, slug=slug)
     prediction = get_object_or_404(Prediction.objects.select_related("version", "model"), model=model, request_id=request_id)
-    waterfall, explanation = waterfall_chart(prediction=prediction)
+    explained = section(WATERFALL, prediction=prediction) or {}
     schema = {f["name"]: f for f in prediction.version.features}
     features = [
         {"name": name, "label": schema.get(name, {}).get("display_name") or name,
          "value": f"{value:.6g}" if isinstance(value, float) else value, "unit": schema.get(name, {}).get("unit") or ""}
         for name, value in prediction.features.items()
     ]
-    context = {"nav": "dashboards", "model": model, "prediction": prediction, "waterfall": waterfall,
-               "explanation": explanation, "features": features}
+    context = {"nav": "dashboards", "model": model, "prediction": prediction, "waterfall": explained.get("chart"),
+               "explanation": explained.get("explanation"), "features": features}
     return render(request, "monitoring/prediction.html", context)

@@ -2,24 +2,19 @@
 
 import math
 
-import orjson
 from django.conf import settings
-from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.auth import scope_required
 from core.api.body import parse_json_body
-from core.api.errors import BadRequest
+from core.api.errors import BadRequest, error_responses
 
 from .. import clock
 from ..rerank import apply_overrides
 from ..selectors import overrides_snapshot
 from .serializers import RerankRequestSerializer, RerankResponseSerializer, ServingOverridesSerializer
-
-
-def _stamp(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -31,7 +26,10 @@ def _etag_matches(header: str, etag: str) -> bool:
 class OverridesView(APIView):
     permission_classes = [scope_required("ops", "read")]
 
-    @extend_schema(responses={200: ServingOverridesSerializer, 304: None})
+    @extend_schema(
+        responses={200: ServingOverridesSerializer, 304: OpenApiResponse(description="Not modified: no body."),
+                   **error_responses(401, 403, 404)},
+    )
     def get(self, request, slug: str):
         """The blacklist entries and boosts in force now for this model (including all-model entries).
 
@@ -40,35 +38,32 @@ class OverridesView(APIView):
         now = clock.now()
         etag, active = overrides_snapshot(model_slug=slug, at=now)
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
-            response = HttpResponse(status=304)
+            response = Response(status=304)
         else:
-            response = HttpResponse(
-                orjson.dumps(
-                    {
-                        "model": slug,
-                        "generated_at": _stamp(now),
-                        "blacklist": [
-                            {
-                                "item_id": item_id,
-                                "scope": entry["scope"],
-                                "expires_at": _stamp(entry["expires_at"]),
-                                "reason": entry["reason"],
-                            }
-                            for item_id, entry in active.blacklist.items()
-                        ],
-                        "boosts": [
-                            {
-                                "item_id": item_id,
-                                "mode": entry["mode"],
-                                "value": entry["value"],
-                                "starts_at": _stamp(entry["starts_at"]),
-                                "ends_at": _stamp(entry["ends_at"]),
-                            }
-                            for item_id, entry in active.boosts.items()
-                        ],
-                    }
-                ),
-                content_type="application/json",
+            response = Response(
+                {
+                    "model": slug,
+                    "generated_at": now,
+                    "blacklist": [
+                        {
+                            "item_id": item_id,
+                            "scope": entry["scope"],
+                            "expires_at": entry["expires_at"],
+                            "reason": entry["reason"],
+                        }
+                        for item_id, entry in active.blacklist.items()
+                    ],
+                    "boosts": [
+                        {
+                            "item_id": item_id,
+                            "mode": entry["mode"],
+                            "value": entry["value"],
+                            "starts_at": entry["starts_at"],
+                            "ends_at": entry["ends_at"],
+                        }
+                        for item_id, entry in active.boosts.items()
+                    ],
+                }
             )
         response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
@@ -134,15 +129,13 @@ def _candidate_problem(candidate, seen: dict[str, int], index: int) -> tuple[str
 class RerankView(APIView):
     permission_classes = [scope_required("ops", "read")]
 
-    @extend_schema(request=RerankRequestSerializer, responses={200: RerankResponseSerializer})
+    @extend_schema(request=RerankRequestSerializer,
+                   responses={200: RerankResponseSerializer, **error_responses(400, 401, 403, 404, 413)})
     def post(self, request, slug: str):
         """Remove blacklisted candidates, apply boosts and return the new order with reasons."""
         candidates, _entity_id = parse_candidates(parse_json_body(request, settings.VIGIL_RERANK_MAX_BYTES))
         etag, active = overrides_snapshot(model_slug=slug, at=clock.now())
         kept, removed = apply_overrides(candidates, active)
-        # orjson: the 1,000-candidate answer serialises several times faster than DRF's json renderer.
-        response = HttpResponse(
-            orjson.dumps({"candidates": kept, "removed": removed}), content_type="application/json"
-        )
+        response = Response({"candidates": kept, "removed": removed})
         response["X-Overrides-ETag"] = etag
         return response

@@ -1,12 +1,15 @@
 """Importance trends on real data: a feature whose importance jumps is flagged."""
 
 import datetime as dt
+import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from django.core.management import call_command
 
 from explain import charts, selectors
+from explain.dashboards import dependence_chart, importance_section
 from explain.importance import importance_refresh_version
 from explain.models import ImportanceFlag, ImportanceWindow
 from explain.services import artifact_upload
@@ -78,24 +81,32 @@ def test_backfill_command(trended):
     assert [d.day for d in days] == [2, 3]
 
 
+def _figure(chart: dict) -> go.Figure:
+    """The figure a dashboard chart embeds, as plotly reads it."""
+    return go.Figure(json.loads(chart["json"]))
+
+
 def test_charts_have_titles_and_data(trended):
     version, _ = trended
     importance_refresh_version(version=version)
-    trend = charts.importance_trend_figure(version=version)
+    end = DAY0 + dt.timedelta(days=6)
+    trend = _figure(importance_section(version=version, start=DAY0, end=end)["chart"])
     assert "Feature importance over time" in trend.layout.title.text
     assert trend.layout.yaxis.title.text == "Share of total mean |SHAP| (%)"
     assert len(trend.data) >= 5 and all(t.hovertemplate for t in trend.data)
-    summary = charts.importance_summary_figure(version=version)
-    assert "SHAP summary" in summary.layout.title.text and len(summary.data) == 5
-    assert summary.layout.xaxis.title.text.startswith("SHAP value")
-    empty = charts.importance_trend_figure(version=version, start=DAY0 - dt.timedelta(days=30),
-                                           end=DAY0 - dt.timedelta(days=20))
+    dependence = _figure(dependence_chart(version=version, feature="age", label="Age", start=DAY0, end=end))
+    assert "SHAP dependence" in dependence.layout.title.text and len(dependence.data) == 1
+    assert dependence.layout.yaxis.title.text.startswith("SHAP value")
+    empty = _figure(importance_section(version=version, start=DAY0 - dt.timedelta(days=30),
+                                       end=DAY0 - dt.timedelta(days=20))["chart"])
     assert "No predictions" in empty.layout.annotations[0].text
 
 
 def test_charts_empty_without_artifact():
     version = f.make_version()
-    for figure in (charts.importance_trend_figure(version=version), charts.importance_summary_figure(version=version),
+    for figure in (_figure(importance_section(version=version, start=DAY0, end=DAY0 + dt.timedelta(days=1))["chart"]),
+                   _figure(dependence_chart(version=version, feature="age", label="Age", start=DAY0,
+                                            end=DAY0 + dt.timedelta(days=1))),
                    charts.waterfall_figure(explanation=None, version=version)):
         assert figure.layout.title.text
         assert "artifact" in figure.layout.annotations[0].text

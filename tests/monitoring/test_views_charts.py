@@ -6,9 +6,9 @@ import plotly.graph_objects as go
 import pytest
 from django.http import QueryDict
 
+from explain.charts import dependence_figure
 from monitoring.charts.base import PALETTE, empty_figure, is_empty
 from monitoring.charts.feature import (
-    dependence_figure,
     feature_drift_figure,
     feature_quality_figure,
     histogram_overlay_figure,

@@ -1,40 +1,30 @@
-"""The explain app's pieces on the dashboards: importance trend, flags, dependence, waterfall."""
+"""Explain's sections on the monitoring dashboards: importance trend and flags, dependence, waterfall.
+
+Registered with monitoring.views.sections by ExplainConfig.ready(): monitoring shows them without
+importing explain.
+"""
 
 from datetime import datetime
 
-from explain import selectors as explain_selectors
-from explain.services import NoArtifact, explanation_for_prediction
 from monitoring.charts.base import empty_figure
-from monitoring.charts.feature import dependence_figure
-from monitoring.charts.importance import importance_figure
 from monitoring.models import ModelVersion, Prediction
+from monitoring.views.render import chart
 
-from .render import chart
-
-
-def _charts():
-    # Imported on use: explain.charts pulls in plotly.graph_objects, which only these
-    # sections need.
-    from explain import charts
-
-    return charts
-
+from . import selectors
+from .charts import dependence_figure, importance_figure, waterfall_figure
+from .services import NoArtifact, explanation_for_prediction
 
 FLAGS_LISTED = 8
 
 
 def importance_section(*, version: ModelVersion, start: datetime, end: datetime, top: int = 8) -> dict:
-    """The SHAP importance trend of the range with the jump flags marked, and the flags.
-
-    Drawn from explain's selectors with our dict builder: explain's own trend figure does not
-    mark flags, and building plotly Figure objects costs a few hundred ms per page.
-    """
-    flags = explain_selectors.importance_flags(version=version, start=start, end=end)
-    trend = explain_selectors.importance_trend(version=version, start=start, end=end)
+    """The SHAP importance trend of the range with the jump flags marked, and the flags."""
+    flags = selectors.importance_flags(version=version, start=start, end=end)
+    trend = selectors.importance_trend(version=version, start=start, end=end)
     labels = {f["name"]: f.get("display_name") or f["name"] for f in version.features}
     reason = ""
     if not trend:
-        has_artifact = explain_selectors.artifact_current(version_id=version.pk) is not None
+        has_artifact = selectors.artifact_current(version_id=version.pk) is not None
         reason = (
             "No predictions with computed importance in this range: importances are computed daily."
             if has_artifact
@@ -47,7 +37,7 @@ def importance_section(*, version: ModelVersion, start: datetime, end: datetime,
     chosen = sorted(overall, key=lambda f: -overall[f])[:top]
     by_day = [{item["feature"]: item["share"] for item in day["features"]} for day in trend]
     shares = {feature: [day.get(feature) for day in by_day] for feature in chosen}
-    reference = explain_selectors.importance_reference(version=version) if trend else None
+    reference = selectors.importance_reference(version=version) if trend else None
     figure = importance_figure(
         days=[d["day"].isoformat() for d in trend],
         rows=[d["rows"] for d in trend],
@@ -69,10 +59,10 @@ def importance_section(*, version: ModelVersion, start: datetime, end: datetime,
 def dependence_chart(
     *, version: ModelVersion, feature: str, label: str, start: datetime, end: datetime, unit: str = ""
 ) -> dict:
-    sample = explain_selectors.dependence_sample(version=version, feature=feature, start=start, end=end)
+    sample = selectors.dependence_sample(version=version, feature=feature, start=start, end=end)
     if sample["x"]:
         reason = ""
-    elif explain_selectors.artifact_current(version_id=version.pk) is None:
+    elif selectors.artifact_current(version_id=version.pk) is None:
         reason = "No model artifact for this version: SHAP values need the model file."
     else:
         reason = "No SHAP sample in this range yet: importances are computed daily."
@@ -82,12 +72,13 @@ def dependence_chart(
     )
 
 
-def waterfall_chart(*, prediction: Prediction) -> tuple[dict, object | None]:
+def waterfall_section(*, prediction: Prediction) -> dict:
     """The decision's waterfall, computed and stored on first view; an empty state without artifact."""
     try:
         explanation = explanation_for_prediction(prediction=prediction)
     except NoArtifact as exc:
         title = f"Why {prediction.request_id} scored {prediction.score:.3f}"
-        return chart("waterfall", empty_figure(title=title, reason=str(exc) or "This version has no model artifact.")), None
-    figure = _charts().waterfall_figure(explanation=explanation, version=prediction.version)
-    return chart("waterfall", figure), explanation
+        figure = empty_figure(title=title, reason=str(exc) or "This version has no model artifact.")
+        return {"chart": chart("waterfall", figure), "explanation": None}
+    figure = waterfall_figure(explanation=explanation, version=prediction.version)
+    return {"chart": chart("waterfall", figure), "explanation": explanation}

@@ -1,0 +1,24 @@
+"""Sections that apps built on monitoring add to its pages (explain: SHAP importance, dependence, waterfall).
+
+Monitoring never imports those apps: each registers the dotted path of its builders from its
+``AppConfig.ready()`` (imported on first use, so workers and commands never load them), and a
+page shows a section only when an installed app provides it.
+"""
+
+from django.utils.module_loading import import_string
+
+IMPORTANCE = "importance"  # (*, version, start, end) -> {"chart", "flags", "more_flags"}
+DEPENDENCE = "dependence"  # (*, version, feature, label, start, end, unit) -> chart
+WATERFALL = "waterfall"  # (*, prediction) -> {"chart", "explanation"}
+
+_builders: dict[str, str] = {}
+
+
+def section_register(name: str, builder_path: str) -> None:
+    _builders[name] = builder_path
+
+
+def section(name: str, **kwargs) -> dict | None:
+    """The section ``name`` built by the app that provides it; None when no installed app does."""
+    path = _builders.get(name)
+    return None if path is None else import_string(path)(**kwargs)
