@@ -15,9 +15,14 @@ DAY = timedelta(days=1)
 
 # One statement, so compacted windows and not-yet-compacted partials come from the same
 # snapshot: a compaction committing in between can neither hide rows nor count them twice.
+# Only sketches binned with the version's current profile (or unbinned) are read: after a
+# profile rebuild, windows still binned with the old edges (a re-fold not finished yet) are
+# left out rather than added to counts of other bins.
 RANGE_SQL = """
+WITH current AS (SELECT generation FROM monitoring_reference_profile WHERE version_id = %(v)s)
 SELECT data, binned FROM monitoring_window_sketch
- WHERE version_id = %(v)s AND segment = %(seg)s AND (
+ WHERE version_id = %(v)s AND segment = %(seg)s
+   AND (binned_with IS NULL OR binned_with = (SELECT generation FROM current)) AND (
    (granularity = 'week' AND window_start >= %(w0)s AND window_start < %(w1)s)
    OR (granularity = 'day' AND ((window_start >= %(d0)s AND window_start < %(w0)s)
                                 OR (window_start >= %(w1)s AND window_start < %(d1)s)))
@@ -26,6 +31,7 @@ SELECT data, binned FROM monitoring_window_sketch
 UNION ALL
 SELECT data, binned FROM monitoring_sketch_partial
  WHERE version_id = %(v)s AND segment = %(seg)s AND hour >= %(h0)s AND hour < %(h1)s
+   AND (binned_with IS NULL OR binned_with = (SELECT generation FROM current))
 """
 
 

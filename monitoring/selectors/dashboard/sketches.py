@@ -15,7 +15,7 @@ from monitoring.engine.sketch_codec import Sketch, moments_of, unpack
 from monitoring.models import ModelVersion
 from monitoring.models.sketches import ReferenceProfile, TrackedSegment
 from monitoring.selectors.metrics import RANGE_SQL, ceil_hour, floor_hour
-from monitoring.services.profile import layout_for_version, profile_from_row, profile_load
+from monitoring.selectors.profile import layout_for_version, profile_from_row, profile_load
 
 
 def _decode(blob, keys: set[str]) -> tuple[dict[str, np.ndarray], dict]:
@@ -118,28 +118,13 @@ def histogram_from_counts(
     )
 
 
-# Decoded profile entries by (profile id, built_at, keys): a profile changes only when its
-# reference data does, and decompressing it (reference sample included) costs ~30 ms.
-_PROFILE_CACHE: dict[tuple, tuple[dict[str, np.ndarray], dict]] = {}
-_PROFILE_CACHE_SIZE = 64
-
-
 def _profile_arrays(version: ModelVersion, keys: set[str]) -> tuple[dict[str, np.ndarray], dict] | None:
     """Only ``keys`` of the version's reference profile and its feature specs; None without a
-    profile. One small query, plus the blob when not cached."""
-    head = ReferenceProfile.objects.filter(version=version).values_list("pk", "built_at").first()
-    if head is None:
+    profile. From the one per-process profile cache (monitoring.selectors.profile)."""
+    profile = profile_load(version=version)
+    if profile is None:
         return None
-    cache_key = (*head, frozenset(keys))
-    if cache_key not in _PROFILE_CACHE:
-        row = ReferenceProfile.objects.filter(pk=head[0]).values_list("data", "spec__features").first()
-        if row is None:
-            return None
-        arrays, _ = _decode(row[0], keys)
-        if len(_PROFILE_CACHE) >= _PROFILE_CACHE_SIZE:
-            _PROFILE_CACHE.pop(next(iter(_PROFILE_CACHE)))
-        _PROFILE_CACHE[cache_key] = (arrays, {"features": row[1] or []})
-    return _PROFILE_CACHE[cache_key]
+    return {k: profile.arrays[k] for k in keys if k in profile.arrays}, {"features": profile.spec.get("features") or []}
 
 
 def feature_histogram(
