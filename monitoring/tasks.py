@@ -4,8 +4,9 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import ModelVersion
+from monitoring.selectors.metrics import versions_dirty
 from monitoring.selectors.profile import versions_stale
-from monitoring.services.analysis import version_analyse, versions_dirty
+from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
 from monitoring.services.rebuild import profile_rebuild
 

@@ -35,6 +35,25 @@ SELECT data, binned FROM monitoring_sketch_partial
 """
 
 
+# Versions with a window whose sketch changed after its result was computed (analyses due),
+# among windows binned with the version's current profile (others wait for their re-fold).
+DIRTY_VERSIONS_SQL = """
+SELECT DISTINCT ws.version_id FROM monitoring_window_sketch ws
+  JOIN monitoring_reference_profile rp ON rp.version_id = ws.version_id
+  LEFT JOIN monitoring_analysis_result ar
+    ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
+   AND ar.segment = ws.segment
+ WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed)
+   AND (ws.binned_with IS NULL OR ws.binned_with = rp.generation)
+"""
+
+
+def versions_dirty() -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(DIRTY_VERSIONS_SQL)
+        return [r[0] for r in cur.fetchall()]
+
+
 @dataclass
 class RangeSketch:
     start: datetime  # the hour-aligned range actually covered

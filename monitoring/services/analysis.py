@@ -45,23 +45,6 @@ DIRTY_START_SQL = "SELECT min(ws.window_start)" + DIRTY_FROM
 # is tens of thousands of sketches, too many to hold in memory at once.
 CHUNK = 200
 
-DIRTY_VERSIONS_SQL = """
-SELECT DISTINCT ws.version_id FROM monitoring_window_sketch ws
-  JOIN monitoring_reference_profile rp ON rp.version_id = ws.version_id
-  LEFT JOIN monitoring_analysis_result ar
-    ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
-   AND ar.segment = ws.segment
- WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed < ws.changed)
-   AND (ws.binned_with IS NULL OR ws.binned_with = rp.generation)
-"""
-
-
-def versions_dirty() -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(DIRTY_VERSIONS_SQL)
-        return [r[0] for r in cur.fetchall()]
-
-
 def _history(segment: str, granularity: str, start: datetime, volumes: dict) -> list[int]:
     """Rows of the segment in the same hour (or day) on each of the previous days."""
     starts = [start - timedelta(days=k) for k in range(1, HISTORY_DAYS + 1)]

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.engine.batch import LabelChange
-from monitoring.models import MLModel, ModelVersion
-from monitoring.models.registry import Task
+from monitoring.models import MLModel
+from monitoring.selectors.registry import model_classes
 from monitoring.services.sketching import sketch_fold_labels
 
 from .ingest import _text
@@ -88,17 +88,6 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
             for i in index
         ])
     return {"matched": matched, "pending": len(index) - matched, "rejected": rejected}
-
-
-def model_classes(*, model: MLModel) -> list | None:
-    """All classes declared by the model's versions (multiclass), first declaration order."""
-    if model.task != Task.MULTICLASS:
-        return None
-    out: dict[str, object] = {}
-    for classes in ModelVersion.objects.filter(model=model).order_by("created").values_list("classes", flat=True):
-        for c in classes or []:
-            out.setdefault(str(c), c)
-    return list(out.values())
 
 
 def _json(value) -> str:
