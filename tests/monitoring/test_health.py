@@ -37,10 +37,10 @@ def _drift(drifted: set[str], features=("a", "b", "c", "d", "e", "f", "g", "h", 
 
 def test_one_primary_metric_per_task_judges_both_the_pages_and_the_fall():
     assert PRIMARY_METRIC == {
-        "binary_classification": "accuracy",
+        "binary_classification": "roc_auc",
         "multiclass_classification": "accuracy",
         "regression": "mae",
-        "ranking": "accuracy",
+        "ranking": "rmse",
     }
     assert primary_metric("unknown") == "accuracy"
     for task, metric in PRIMARY_METRIC.items():
@@ -53,14 +53,14 @@ def test_one_primary_metric_per_task_judges_both_the_pages_and_the_fall():
 
 
 def test_performance_drop_thresholds():
-    ref = {"accuracy": 0.90}
-    fell = performance_drop("binary_classification", ref, {"metrics": {"accuracy": 0.84}, "labelled": 100})
+    ref = {"roc_auc": 0.90}
+    fell = performance_drop("binary_classification", ref, {"metrics": {"roc_auc": 0.84}, "labelled": 100})
     assert fell["fell"] and fell["drop"] == pytest.approx(0.06)
-    held = performance_drop("binary_classification", ref, {"metrics": {"accuracy": 0.86}, "labelled": 100})
-    assert not held["fell"] and DROP["accuracy"] == 0.05
-    few = {"metrics": {"accuracy": 0.5}, "labelled": DROP_MIN_LABELLED - 1}
+    held = performance_drop("binary_classification", ref, {"metrics": {"roc_auc": 0.86}, "labelled": 100})
+    assert not held["fell"] and DROP["roc_auc"] == 0.05
+    few = {"metrics": {"roc_auc": 0.5}, "labelled": DROP_MIN_LABELLED - 1}
     assert performance_drop("binary_classification", ref, few) is None
-    assert performance_drop("binary_classification", {}, {"metrics": {"accuracy": 0.5}, "labelled": 100}) is None
+    assert performance_drop("binary_classification", {}, {"metrics": {"roc_auc": 0.5}, "labelled": 100}) is None
     # Lower is better for errors: a relative rise of 20% counts.
     worse = performance_drop("regression", {"mae": 10.0}, {"metrics": {"mae": 12.5}, "labelled": 100})
     assert worse["fell"] and worse["drop"] == pytest.approx(0.25)

@@ -65,6 +65,7 @@ class Command(BaseCommand):
         elif profile_load(version=version) is None:
             profile_rebuild(version=version)  # first profile: re-folds rows folded without bins
         else:
+            profile_rebuild(version=version, missing_only=True)  # finishes a re-fold cut short, if any
             sketches_compact_all(version_id=version.pk)
         windows = WindowSketch.objects.filter(version=version, segment="")
         if since:
