@@ -77,10 +77,9 @@ def _ceil_day(t: datetime) -> datetime:
     return f if f == t else f + DAY
 
 
-def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, segment: str = "") -> RangeSketch:
-    """Merged sketch of ``[start, end)`` widened to whole UTC hours: whole weeks from the
-    weekly rollups, the other whole days from daily ones, edge hours from hourly windows,
-    plus partials not yet compacted (90 days read about 25 rows)."""
+def range_params(*, version_id: int, segment: str, start: datetime, end: datetime) -> dict:
+    """RANGE_SQL's parameters for ``[start, end)`` widened to whole UTC hours: whole weeks
+    [w0, w1), the other whole days [d0, w0) and [w1, d1), edge hours [h0, d0) and [d1, h1)."""
     h0, h1 = floor_hour(start), ceil_hour(end)
     d0 = _ceil_day(h0)
     d1 = h1.replace(hour=0)
@@ -90,10 +89,17 @@ def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, s
     w1 = d1 - timedelta(days=d1.weekday())
     if w1 <= w0:  # no whole week inside: days only
         w0 = w1 = d1
+    return {"v": version_id, "seg": segment, "w0": w0, "w1": w1, "d0": d0, "d1": d1, "h0": h0, "h1": h1}
+
+
+def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, segment: str = "") -> RangeSketch:
+    """Merged sketch of ``[start, end)`` widened to whole UTC hours: whole weeks from the
+    weekly rollups, the other whole days from daily ones, edge hours from hourly windows,
+    plus partials not yet compacted (90 days read about 25 rows)."""
+    params = range_params(version_id=version.pk, segment=segment, start=start, end=end)
+    h0, h1 = params["h0"], params["h1"]
     with connection.cursor() as cur:
-        cur.execute(
-            RANGE_SQL, {"v": version.pk, "seg": segment, "w0": w0, "w1": w1, "d0": d0, "d1": d1, "h0": h0, "h1": h1}
-        )
+        cur.execute(RANGE_SQL, params)
         rows = cur.fetchall()
     total = Sketch()
     binned = True
