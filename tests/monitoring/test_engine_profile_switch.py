@@ -5,6 +5,7 @@ a worker killed in between left every window binned with the old edges, read aga
 new ones (drift silently wrong), and nothing asked for the re-fold again.
 """
 
+import time
 from datetime import timedelta
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from config.celery import app
 from monitoring.engine.evaluate import drift_report
 from monitoring.engine.stats.binning import bin_counts
-from monitoring.models import AnalysisResult, ReferenceRow, SketchPartial, WindowSketch
+from monitoring.models import AnalysisResult, ReferenceProfile, ReferenceRow, SketchPartial, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.selectors.profile import profile_load
 from monitoring.services import compaction
@@ -138,3 +139,33 @@ def test_partials_folded_with_the_previous_profile_wait_for_a_re_fold(eager, mon
     compact_sketches_task()  # the beat re-folds them from their raw rows
     assert not SketchPartial.objects.filter(version=version).exists()
     _assert_binned_with_current_edges(version, np.concatenate([first["income"], late["income"]]))
+
+
+def _wait(check, seconds=90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_resumes_the_re_fold_when_the_beat_runs():
+    from celery.contrib.testing.worker import start_worker
+
+    version = make_version()
+    store_reference(version)
+    before = _fold(version, np.random.default_rng(11), shift=2.0)
+    compaction.sketches_compact_all()
+    _new_reference(version, seed=12)
+    profile_build(version=version)  # committed; the worker that was to re-fold died
+    generation = ReferenceProfile.objects.get(version=version).generation
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        compact_sketches_task.delay()  # what beat runs every minute
+        assert _wait(lambda: ReferenceProfile.objects.get(version=version).sketches_generation == generation)
+        compact_sketches_task.delay()  # the next minute: the re-folded windows are analysed
+        assert _wait(lambda: AnalysisResult.objects.filter(version=version, granularity="day").exists())
+    _assert_binned_with_current_edges(version, before["income"])
