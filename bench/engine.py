@@ -281,14 +281,15 @@ def main() -> None:
           f"{windows} windows: {vigil_s:.2f} s")
     print(f"    drifted (day window): {vigil_drifted}")
     from monitoring.engine.sketch_codec import Sketch
+    from monitoring.engine.window import window_analyse
     from monitoring.models import WindowSketch
-    from monitoring.services.analysis import window_analyse
-    from monitoring.services.profile import profile_load
+    from monitoring.selectors.profile import profile_load
 
     t = time.perf_counter()
     profile = profile_load(version=version)
     sketch = Sketch.from_bytes(WindowSketch.objects.get(version=version, granularity="day", segment="").data)
-    window_analyse(version=version, profile=profile, sketch=sketch, previous=None, volume_history=[],
+    window_analyse(model_settings=version.model.settings, profile=profile, sketch=sketch, previous=None,
+                   volume_history=[],
                    first_window=True, binned=True)
     one_window = time.perf_counter() - t
     print(f"(b1) the one day window holding all rows (the same comparison as Evidently's report): {one_window:.3f} s")

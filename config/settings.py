@@ -144,6 +144,13 @@ CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Tasks are acked when they finish (acks_late), so a worker killed mid-task leaves its message
+# unacked; the Redis transport hands it out again only after this long. Its default (1 h)
+# left a killed profile re-fold waiting an hour. 15 min should outlast our longest task (a
+# whole version's re-fold), and one still running then and delivered twice is harmless:
+# re-folds and analyses take a per-version lock and skip, compaction claims with SKIP LOCKED.
+# The beat also resumes unfinished re-folds every minute (monitoring.tasks).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("VIGIL_BROKER_VISIBILITY_SECONDS", "900")}
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

@@ -16,8 +16,8 @@ from django.db.models.functions import MD5, Cast
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
 
 from .models import ImportanceFlag, ImportanceWindow, ModelArtifact
+from .runtime import runtime_for
 from .selectors import artifact_current, trailing_shares
-from .services import runtime_for
 
 DEPENDENCE_POINTS = 200
 RANK_JUMP = 2

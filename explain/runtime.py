@@ -13,14 +13,21 @@ Choice of explainer (recorded as ``explainer``):
 """
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
+
+from monitoring.models import ReferenceRow
 
 from .frames import features_frame
-from .loading import ArtifactRefused
+from .loading import ArtifactRefused, load_model_object
+from .models import ModelArtifact
+from .selectors import background_rows
 
 ADDITIVITY_TOLERANCE = 1e-6
 _TREE_NAMES = (
@@ -291,4 +298,37 @@ def _permutation(runtime: ModelRuntime, background: pd.DataFrame) -> ModelRuntim
         return runtime.raw_output(runtime._decode(matrix))
 
     runtime._shap = lambda matrix: permutation_shap(model=model_fn, rows=matrix, background=encoded_background)
+    return runtime
+
+
+_RUNTIMES: OrderedDict[tuple, ModelRuntime] = OrderedDict()
+_RUNTIMES_LOCK = threading.Lock()
+_RUNTIMES_SIZE = 16
+
+
+def runtime_remember(*, key: tuple, runtime: ModelRuntime) -> None:
+    with _RUNTIMES_LOCK:
+        _RUNTIMES[key] = runtime
+        while len(_RUNTIMES) > _RUNTIMES_SIZE:
+            _RUNTIMES.popitem(last=False)
+
+
+def runtime_for(*, artifact: ModelArtifact) -> ModelRuntime:
+    """The explainer layer for an artifact, cached per process by (sha256, version)."""
+    key: tuple = (artifact.sha256, artifact.version_id)
+    if artifact.explainer in ("linear", "permutation"):
+        # These depend on the background sample: rebuild when the reference data changed.
+        key += (ReferenceRow.objects.filter(version_id=artifact.version_id).count(),)
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is not None:
+            _RUNTIMES.move_to_end(key)
+            return runtime
+    with artifact.file.open("rb") as handle:
+        data = handle.read()
+    obj = load_model_object(data=data, fmt=artifact.format, sha256=artifact.sha256)
+    version = artifact.version
+    runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
+                            background_size=settings.VIGIL_SHAP_BACKGROUND)
+    runtime_remember(key=key, runtime=runtime)
     return runtime

@@ -2,27 +2,23 @@
 
 import logging
 import math
-import threading
-from collections import OrderedDict
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from monitoring.models import ModelVersion, Prediction, ReferenceRow
+from monitoring.models import ModelVersion, Prediction
 
 from .frames import synthetic_row
 from .loading import ArtifactRefused, detect_format, load_model_object, sha256_of
 from .models import ModelArtifact
 from .probability import probability_points
-from .runtime import ADDITIVITY_TOLERANCE, ModelRuntime, build_runtime
+from .runtime import ADDITIVITY_TOLERANCE, ModelRuntime, build_runtime, runtime_for, runtime_remember
 from .selectors import artifact_current, background_rows
 
 logger = logging.getLogger(__name__)
 SCORE_CHECK_ROWS = 20
-_RUNTIMES: OrderedDict[tuple, ModelRuntime] = OrderedDict()
-_RUNTIMES_LOCK = threading.Lock()
 
 
 class NoArtifact(Exception):
@@ -116,8 +112,7 @@ def artifact_upload(*, version: ModelVersion, data: bytes, fmt: str | None = Non
             raise
         transaction.on_commit(lambda: _enqueue_importance(version.pk))
     if runtime.explainer == "tree":  # others are keyed by their background too (runtime_for)
-        with _RUNTIMES_LOCK:
-            _RUNTIMES[(sha, version.pk)] = runtime
+        runtime_remember(key=(sha, version.pk), runtime=runtime)
     return artifact, previous is not None
 
 
@@ -129,30 +124,6 @@ def _enqueue_importance(version_id: int) -> None:
         importance_version_task.delay(version_id)
     except Exception:  # no broker reachable: the beat schedule will pick the version up
         logger.warning("Could not enqueue importance trends for version %s", version_id, exc_info=True)
-
-
-def runtime_for(*, artifact: ModelArtifact) -> ModelRuntime:
-    """The explainer layer for an artifact, cached per process by (sha256, version)."""
-    key: tuple = (artifact.sha256, artifact.version_id)
-    if artifact.explainer in ("linear", "permutation"):
-        # These depend on the background sample: rebuild when the reference data changed.
-        key += (ReferenceRow.objects.filter(version_id=artifact.version_id).count(),)
-    with _RUNTIMES_LOCK:
-        runtime = _RUNTIMES.get(key)
-        if runtime is not None:
-            _RUNTIMES.move_to_end(key)
-            return runtime
-    with artifact.file.open("rb") as handle:
-        data = handle.read()
-    obj = load_model_object(data=data, fmt=artifact.format, sha256=artifact.sha256)
-    version = artifact.version
-    runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
-                            background_size=settings.VIGIL_SHAP_BACKGROUND)
-    with _RUNTIMES_LOCK:
-        _RUNTIMES[key] = runtime
-        while len(_RUNTIMES) > 16:
-            _RUNTIMES.popitem(last=False)
-    return runtime
 
 
 def _sigmoid(x: float) -> float:

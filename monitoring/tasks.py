@@ -4,9 +4,11 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import ModelVersion
-from monitoring.services.analysis import version_analyse, versions_dirty
+from monitoring.selectors.metrics import versions_dirty
+from monitoring.selectors.profile import versions_stale
+from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
-from monitoring.services.profile import profile_rebuild
+from monitoring.services.rebuild import profile_rebuild
 
 RETRY = {
     "acks_late": True,
@@ -19,7 +21,12 @@ RETRY = {
 
 @shared_task(**RETRY)
 def compact_sketches_task() -> int:
-    """On beat: merge appended partial sketches, then analyse every version with changed windows."""
+    """On beat: resume unfinished re-folds for a new reference profile, merge appended partial
+    sketches, then analyse every version with changed windows."""
+    for version_id in versions_stale():
+        # A worker killed mid re-fold leaves sketches binned with the old profile; asking
+        # again is idempotent (the re-fold holds a per-version lock; a second one skips).
+        build_reference_profile_task.delay(version_id, True)
     merged = sketches_compact_all()
     for version_id in versions_dirty():
         analyse_version_task.delay(version_id)

@@ -5,17 +5,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
+from core.locks import LockSpace, advisory_lock
 from monitoring.models import Label, MLModel, Prediction
 
 from . import clock
 from .apps import ACT_PERMISSION
 from .models import AuditRecord, Correction, Override, OverrideState, next_change_seq
-
-# First key of the two-int advisory lock, so ours never collide with other apps' locks.
-ITEM_LOCK_NAMESPACE = 6_000_001
 
 
 def user_can_act(user) -> bool:
@@ -38,8 +36,7 @@ def _require_actor(actor) -> None:
 def _lock_item(item_id: str) -> None:
     """Serialise writes about one item across all processes until the transaction ends, so two
     agents acting on the same item at once see each other's entries."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ITEM_LOCK_NAMESPACE, item_id])
+    advisory_lock(LockSpace.OPS_ITEM, item_id)
 
 
 def _clean_text(value: str | None, field: str, label: str, max_length: int | None = None) -> str:

@@ -20,11 +20,11 @@ from core.api.auth import scope_required
 from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.engine.evaluate import drift_report, quality_report
 from monitoring.engine.perf_report import performance_report
+from monitoring.engine.window import clean
 from monitoring.models import MLModel
 from monitoring.selectors.metrics import sketch_range_get, version_for
+from monitoring.selectors.profile import profile_load
 from monitoring.selectors.timeseries import METRICS, timeseries_get
-from monitoring.services.analysis import clean
-from monitoring.services.profile import profile_load
 
 from .serializers_metrics import DriftSerializer, PerformanceSerializer, TimeseriesSerializer
 

@@ -19,6 +19,7 @@ class Profile:
     layout: Layout
     arrays: dict[str, np.ndarray]
     spec: dict
+    generation: int = 1  # bumped by every rebuild; sketches are tagged with the one they were binned with
     _groups: dict = field(default_factory=dict)
 
     def ref(self, key: str) -> np.ndarray | None:
@@ -31,7 +32,7 @@ class Profile:
         return self._groups[key]
 
 
-def profile_decode(*, pk: int, data: bytes, spec: dict) -> Profile:
+def profile_decode(*, pk: int, data: bytes, spec: dict, generation: int = 1) -> Profile:
     """A profile from its stored parts: the packed arrays blob and the JSON spec."""
     arrays, _ = unpack(data)
     features = [
@@ -56,4 +57,4 @@ def profile_decode(*, pk: int, data: bytes, spec: dict) -> Profile:
     mv = spec.get("multivariate")
     if mv:  # lists -> arrays once, not on every window
         mv["model"] = {k: np.asarray(v) if isinstance(v, list) else v for k, v in mv["model"].items()}
-    return Profile(id=pk, layout=layout, arrays=arrays, spec=spec)
+    return Profile(id=pk, layout=layout, arrays=arrays, spec=spec, generation=generation)

@@ -158,10 +158,3 @@ def moments_of(a: np.ndarray) -> Moments:
     if count == 0:
         return Moments()
     return Moments(count=count, mean=float(a[1]), m2=float(a[2]), min=float(a[3]), max=float(a[4]))
-
-
-def merge_all(sketches, rng: np.random.Generator | None = None) -> Sketch:
-    total = Sketch()
-    for sketch in sketches:
-        total.merge(sketch, rng)
-    return total

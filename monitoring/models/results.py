@@ -7,7 +7,7 @@ from .sketches import Granularity
 class AnalysisResult(models.Model):
     """Drift, quality and performance of one window of a version, read by dashboards and alerts.
 
-    ``payload`` layout is documented in monitoring.services.analysis.window_analyse.
+    ``payload`` layout is documented in monitoring.engine.window.window_analyse.
     """
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, db_index=False)

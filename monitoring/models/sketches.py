@@ -21,6 +21,11 @@ class ReferenceProfile(models.Model):
     data = models.BinaryField()
     rows = models.IntegerField()
     built_at = models.DateTimeField(auto_now=True)
+    # Bumped by every build. Sketches record the generation they were binned with
+    # (``binned_with``); ``sketches_generation`` is the one the version's sketches were last
+    # all re-folded for, so a re-fold cut short (a killed worker) shows as it lagging behind.
+    generation = models.PositiveIntegerField(default=1)
+    sketches_generation = models.PositiveIntegerField(null=True)
 
     class Meta:
         db_table = "monitoring_reference_profile"
@@ -38,6 +43,9 @@ class SketchPartial(models.Model):
     hour = models.DateTimeField()
     segment = models.CharField(max_length=100, default="", blank=True)
     binned = models.BooleanField(default=True)
+    # Generation of the reference profile whose bins this was folded with; None when
+    # folded without one (or carrying nothing binned, like duplicate counts).
+    binned_with = models.PositiveIntegerField(null=True)
     data = models.BinaryField()
     sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
     created_at = models.DateTimeField(auto_now_add=True)
@@ -55,6 +63,7 @@ class WindowSketch(models.Model):
     window_start = models.DateTimeField()
     segment = models.CharField(max_length=100, default="", blank=True)
     binned = models.BooleanField(default=True)
+    binned_with = models.PositiveIntegerField(null=True)  # as on SketchPartial
     data = models.BinaryField()
     sample = models.BinaryField(null=True)  # bounded row sample, apart from the counts
     # Bumped by every compaction that changed the window: analyses redo windows whose

@@ -15,9 +15,14 @@ DAY = timedelta(days=1)
 
 # One statement, so compacted windows and not-yet-compacted partials come from the same
 # snapshot: a compaction committing in between can neither hide rows nor count them twice.
+# Only sketches binned with the version's current profile (or unbinned) are read: after a
+# profile rebuild, windows still binned with the old edges (a re-fold not finished yet) are
+# left out rather than added to counts of other bins.
 RANGE_SQL = """
+WITH current AS (SELECT generation FROM monitoring_reference_profile WHERE version_id = %(v)s)
 SELECT data, binned FROM monitoring_window_sketch
- WHERE version_id = %(v)s AND segment = %(seg)s AND (
+ WHERE version_id = %(v)s AND segment = %(seg)s
+   AND (binned_with IS NULL OR binned_with = (SELECT generation FROM current)) AND (
    (granularity = 'week' AND window_start >= %(w0)s AND window_start < %(w1)s)
    OR (granularity = 'day' AND ((window_start >= %(d0)s AND window_start < %(w0)s)
                                 OR (window_start >= %(w1)s AND window_start < %(d1)s)))
@@ -26,7 +31,27 @@ SELECT data, binned FROM monitoring_window_sketch
 UNION ALL
 SELECT data, binned FROM monitoring_sketch_partial
  WHERE version_id = %(v)s AND segment = %(seg)s AND hour >= %(h0)s AND hour < %(h1)s
+   AND (binned_with IS NULL OR binned_with = (SELECT generation FROM current))
 """
+
+
+# Versions with a window whose sketch changed after its result was computed (analyses due),
+# among windows binned with the version's current profile (others wait for their re-fold).
+DIRTY_VERSIONS_SQL = """
+SELECT DISTINCT ws.version_id FROM monitoring_window_sketch ws
+  JOIN monitoring_reference_profile rp ON rp.version_id = ws.version_id
+  LEFT JOIN monitoring_analysis_result ar
+    ON ar.version_id = ws.version_id AND ar.granularity = ws.granularity AND ar.window_start = ws.window_start
+   AND ar.segment = ws.segment
+ WHERE ws.granularity IN ('hour', 'day') AND (ar.id IS NULL OR ar.sketch_changed_at < ws.changed_at)
+   AND (ws.binned_with IS NULL OR ws.binned_with = rp.generation)
+"""
+
+
+def versions_dirty() -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(DIRTY_VERSIONS_SQL)
+        return [r[0] for r in cur.fetchall()]
 
 
 @dataclass
@@ -52,10 +77,9 @@ def _ceil_day(t: datetime) -> datetime:
     return f if f == t else f + DAY
 
 
-def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, segment: str = "") -> RangeSketch:
-    """Merged sketch of ``[start, end)`` widened to whole UTC hours: whole weeks from the
-    weekly rollups, the other whole days from daily ones, edge hours from hourly windows,
-    plus partials not yet compacted (90 days read about 25 rows)."""
+def range_params(*, version_id: int, segment: str, start: datetime, end: datetime) -> dict:
+    """RANGE_SQL's parameters for ``[start, end)`` widened to whole UTC hours: whole weeks
+    [w0, w1), the other whole days [d0, w0) and [w1, d1), edge hours [h0, d0) and [d1, h1)."""
     h0, h1 = floor_hour(start), ceil_hour(end)
     d0 = _ceil_day(h0)
     d1 = h1.replace(hour=0)
@@ -65,10 +89,17 @@ def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, s
     w1 = d1 - timedelta(days=d1.weekday())
     if w1 <= w0:  # no whole week inside: days only
         w0 = w1 = d1
+    return {"v": version_id, "seg": segment, "w0": w0, "w1": w1, "d0": d0, "d1": d1, "h0": h0, "h1": h1}
+
+
+def sketch_range_get(*, version: ModelVersion, start: datetime, end: datetime, segment: str = "") -> RangeSketch:
+    """Merged sketch of ``[start, end)`` widened to whole UTC hours: whole weeks from the
+    weekly rollups, the other whole days from daily ones, edge hours from hourly windows,
+    plus partials not yet compacted (90 days read about 25 rows)."""
+    params = range_params(version_id=version.pk, segment=segment, start=start, end=end)
+    h0, h1 = params["h0"], params["h1"]
     with connection.cursor() as cur:
-        cur.execute(
-            RANGE_SQL, {"v": version.pk, "seg": segment, "w0": w0, "w1": w1, "d0": d0, "d1": d1, "h0": h0, "h1": h1}
-        )
+        cur.execute(RANGE_SQL, params)
         rows = cur.fetchall()
     total = Sketch()
     binned = True

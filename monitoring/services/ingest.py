@@ -2,7 +2,6 @@
 
 import io
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import orjson
@@ -10,14 +9,13 @@ import psycopg2.errors
 from django.conf import settings
 from django.db import connection, transaction
 
-from monitoring.engine.batch import PredictionBatch
+from monitoring.engine.batch import HOUR_NS, prediction_batch
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
 from monitoring.selectors.registry import version_production, versions_by_label
 from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
 
 from .validation import (
-    FeatureColumns,
     RowErrors,
     check_feature_dicts,
     check_features,
@@ -31,7 +29,6 @@ from .validation import (
 # Escapes for PostgreSQL's COPY text format.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
-HOUR_NS = 3_600_000_000_000
 
 # The staging table lives as long as the connection; rows vanish at each commit. Created
 # once per connection rather than per batch, so ingestion does not churn the catalog.
@@ -67,15 +64,6 @@ RETURNING request_id
 # lock wait timed out. So the direct COPY waits on locks this long at most, then takes the
 # staging path, whose INSERT waits with the GIL released.
 COPY_LOCK_TIMEOUT = "50ms"
-
-
-@dataclass
-class VersionRows:
-    """The valid, first-in-batch rows of one version (positions into the request)."""
-
-    version: ModelVersion
-    index: np.ndarray
-    columns: FeatureColumns
 
 
 def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
@@ -138,15 +126,16 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
                 continue
             quality_add(quality, columns, stored)
             index = candidates[stored]
-            sketch_fold_predictions(version=version, batch=PredictionBatch(
-                request_ids=np.array([request_ids[i] for i in index], dtype=object),
-                timestamps=timestamps[index],
-                scores=scores[index],
+            sketch_fold_predictions(version=version, batch=prediction_batch(
+                index,
+                request_ids=request_ids,
+                timestamps=timestamps,
+                scores=scores,
+                segments=ids["segment"],
+                predictions=predictions,
                 features={name: values[stored] for name, values in columns.arrays.items()},
-                segments=np.array([ids["segment"][i] for i in index], dtype=object),
-                predictions=[predictions[i] for i in index],
-                entity_ids=np.array([ids["entity_id"][i] for i in index], dtype=object),
-                item_ids=np.array([ids["item_id"][i] for i in index], dtype=object),
+                entity_ids=ids["entity_id"],
+                item_ids=ids["item_id"],
                 received_at_ns=received_ns,
             ))
     duplicates = int(ok.sum()) - accepted

@@ -9,17 +9,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.locks import LockSpace, advisory_lock
 from monitoring.engine.batch import LabelChange
-from monitoring.models import MLModel, ModelVersion
-from monitoring.models.registry import Task
+from monitoring.models import MLModel
+from monitoring.selectors.registry import model_classes
 from monitoring.services.sketching import sketch_fold_labels
 
 from .ingest import _text
 from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
-
-# Label writes of one model are serialised by this advisory lock (key: this number, model id),
-# so the "old value" read before the upsert is exactly the value the upsert replaces.
-LABEL_LOCK = 7301
 
 CREATE_TMP = """
 CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz)
@@ -73,7 +70,9 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
     buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
     nested = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LABEL_LOCK, model.pk])
+        # Label writes of one model are serialised, so the "old value" read before the
+        # upsert is exactly the value the upsert replaces.
+        advisory_lock(LockSpace.LABEL_WRITE, model.pk)
         cursor.execute(CREATE_TMP)
         cursor.copy_expert("COPY vigil_label_in FROM STDIN", buffer)
         cursor.execute(SELECT_OLD, [model.pk])
@@ -89,17 +88,6 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
             for i in index
         ])
     return {"matched": matched, "pending": len(index) - matched, "rejected": rejected}
-
-
-def model_classes(*, model: MLModel) -> list | None:
-    """All classes declared by the model's versions (multiclass), first declaration order."""
-    if model.task != Task.MULTICLASS:
-        return None
-    out: dict[str, object] = {}
-    for classes in ModelVersion.objects.filter(model=model).order_by("created_at").values_list("classes", flat=True):
-        for c in classes or []:
-            out.setdefault(str(c), c)
-    return list(out.values())
 
 
 def _json(value) -> str:

@@ -8,10 +8,8 @@ from collections import Counter
 import numpy as np
 from django.db import transaction
 
-from monitoring.engine.profile import Profile, profile_decode
 from monitoring.engine.sketch_build import (
     SCORE,
-    FeatureLayout,
     Layout,
     encode_rows,
     label_values,
@@ -28,36 +26,12 @@ from monitoring.engine.stats.multivariate import (
     spec_from_reference,
     threshold_from_chunks,
 )
-from monitoring.models import ModelVersion, ReferenceProfile, ReferenceRow
+from monitoring.models import ModelVersion, ReferenceProfile, ReferenceRow, SketchPartial, WindowSketch
+from monitoring.selectors.profile import layout_for_version
 
 logger = logging.getLogger(__name__)
 REFERENCE_SAMPLE = 5000
 CHUNK = 5000
-
-
-def _declared(feat: dict) -> FeatureLayout:
-    kind = feat.get("type", "numeric")
-    return FeatureLayout(
-        name=feat["name"],
-        kind=kind,
-        edges=np.array([0.5]) if kind == "boolean" else None,
-        categories=None,
-        lo=feat.get("min"),
-        hi=feat.get("max"),
-    )
-
-
-def layout_for_version(*, version: ModelVersion, profile: Profile | None) -> Layout:
-    """The profile's layout, or (before reference data exists) an unbinned one from the schema."""
-    if profile is not None:
-        return profile.layout
-    threshold = version.threshold if version.threshold is not None else 0.5
-    return Layout(
-        task=version.model.task,
-        threshold=threshold,
-        features=[_declared(f) for f in version.features],
-        classes=[str(c) for c in (version.classes or [])],
-    )
 
 
 def _reference_columns(version: ModelVersion) -> tuple[dict[str, list], list, list]:
@@ -159,9 +133,25 @@ def profile_build(*, version: ModelVersion) -> ReferenceProfile | None:
         # Isotonic map of reference scores to probabilities when they are not calibrated.
         "calibrator": calibrator,
     }
-    profile, _ = ReferenceProfile.objects.update_or_create(
-        version=version, defaults={"spec": spec, "data": pack(arrays), "rows": n}
+    return _profile_save(version, spec=spec, data=pack(arrays), rows=n)
+
+
+def _profile_save(version: ModelVersion, *, spec: dict, data: bytes, rows: int) -> ReferenceProfile:
+    """Store the new profile under the next generation. Sketches binned with the previous one
+    stay tagged with it: readers skip them and compaction leaves the version alone until
+    ``sketches_rebuild`` has re-folded them (``sketches_generation`` catches up), so a rebuild
+    cut short is noticed and resumed instead of mixing old bins with new edges."""
+    profile = ReferenceProfile.objects.select_for_update().filter(version=version).first()
+    generation = profile.generation + 1 if profile is not None else 1
+    has_sketches = (
+        WindowSketch.objects.filter(version=version).exists() or SketchPartial.objects.filter(version=version).exists()
     )
+    if profile is None:
+        profile = ReferenceProfile(version=version)
+    profile.spec, profile.data, profile.rows, profile.generation = spec, data, rows, generation
+    if not has_sketches:
+        profile.sketches_generation = generation  # nothing to re-fold
+    profile.save()
     return profile
 
 
@@ -181,39 +171,13 @@ def _multivariate(layout: Layout, sample: np.ndarray, rng: np.random.Generator) 
     return {"model": model, "encoding": encoding, "lower": lower, "upper": upper}
 
 
-_CACHE: dict[int, tuple] = {}
-
-
-def profile_load(*, version: ModelVersion) -> Profile | None:
-    """The version's profile, or None while it has no reference data.
-
-    Decoded profiles are cached per process and reused while ``built_at`` is unchanged (one
-    small query instead of decoding edges, counts and the PCA model on every read).
-    """
-    head = ReferenceProfile.objects.filter(version=version).values_list("pk", "built_at").first()
-    if head is None:
-        return None
-    cached = _CACHE.get(version.pk)
-    if cached is not None and cached[0] == head:
-        return cached[1]
-    row = ReferenceProfile.objects.filter(pk=head[0]).first()
-    if row is None:
-        return None
-    profile = profile_from_row(row)
-    _CACHE[version.pk] = ((row.pk, row.built_at), profile)
-    return profile
-
-
-def profile_from_row(row: ReferenceProfile) -> Profile:
-    return profile_decode(pk=row.pk, data=row.data, spec=row.spec)
-
-
 def profile_request_build(*, version_id: int, missing_only: bool = False) -> None:
     """After commit, ask a worker to (re)build the version's profile (never inside ingestion:
     building reads every reference row). Broker trouble is logged, not raised: the next
     analysis or ``compute_metrics`` builds it too."""
 
     def enqueue() -> None:
+        # Imported here: the task module imports the services it runs (tasks stay thin).
         from monitoring.tasks import build_reference_profile_task
 
         try:
@@ -222,33 +186,3 @@ def profile_request_build(*, version_id: int, missing_only: bool = False) -> Non
             logger.warning("could not enqueue the reference profile build of version %s", version_id, exc_info=True)
 
     transaction.on_commit(enqueue)
-
-
-def profile_get_or_build(*, version: ModelVersion) -> Profile | None:
-    """Load the profile, building it first if reference rows exist but no profile yet."""
-    profile = profile_load(version=version)
-    if profile is None and ReferenceRow.objects.filter(version=version).exists():
-        profile_build(version=version)
-        profile = profile_load(version=version)
-    return profile
-
-
-def profile_rebuild(*, version: ModelVersion, missing_only: bool = False) -> bool:
-    """Rebuild the profile after its reference rows changed; re-fold the version's sketches
-    from raw rows when bins moved or rows had been folded before any profile existed.
-
-    Returns False when the version has no reference rows.
-    """
-    from monitoring.models import SketchPartial, WindowSketch
-    from monitoring.services.rebuild import sketches_rebuild
-
-    if missing_only and ReferenceProfile.objects.filter(version=version).exists():
-        return True
-    had_sketches = (
-        WindowSketch.objects.filter(version=version).exists() or SketchPartial.objects.filter(version=version).exists()
-    )
-    if profile_build(version=version) is None:
-        return False
-    if had_sketches:
-        sketches_rebuild(version=version)
-    return True

@@ -12,9 +12,12 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db import connection, transaction
 
-from monitoring.engine.batch import PredictionBatch
-from monitoring.models import ModelVersion, Prediction, SketchPartial, WindowSketch
+from core.locks import LockSpace, advisory_lock, advisory_lock_try
+from monitoring.engine.batch import PredictionBatch, prediction_batch
+from monitoring.models import ModelVersion, Prediction, ReferenceProfile, SketchPartial, WindowSketch
+from monitoring.selectors.profile import versions_stale
 from monitoring.services.compaction import sketches_compact_all, week_start
+from monitoring.services.profile import profile_build
 from monitoring.services.sketching import sketch_fold_predictions
 
 CHUNK = 10_000
@@ -24,37 +27,55 @@ def _ns(t: datetime) -> int:
     return int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
 
 
-def _week_floor(t: datetime) -> datetime:
-    return week_start(t)
-
-
-def _batch(version: ModelVersion, rows: list[tuple]) -> list[PredictionBatch]:
+def _batches(version: ModelVersion, rows: list[tuple]) -> list[PredictionBatch]:
     """Rows of one chunk -> batches grouped by receive time (late-row counting needs it)."""
     kinds = {f["name"]: f.get("type", "numeric") for f in version.features}
-    by_received: dict[int, list[tuple]] = {}
-    for row in rows:
-        by_received.setdefault(_ns(row[6]), []).append(row)
+    request_ids, timestamps, features, scores, predictions, segments, received = zip(*rows, strict=True)
+    stamps = np.array([_ns(t) for t in timestamps], dtype=np.int64)
+    received_ns = np.array([_ns(t) for t in received], dtype=np.int64)
+    columns = {}
+    for name, kind in kinds.items():
+        values = [f.get(name) for f in features]
+        if kind == "categorical":
+            columns[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+        else:
+            columns[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     batches = []
-    for received, group in by_received.items():
-        features = {}
-        for name, kind in kinds.items():
-            values = [r[2].get(name) for r in group]
-            if kind == "categorical":
-                features[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
-            else:
-                features[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    for at in np.unique(received_ns):
+        index = np.flatnonzero(received_ns == at)
         batches.append(
-            PredictionBatch(
-                request_ids=np.array([r[0] for r in group], dtype=object),
-                timestamps=np.array([_ns(r[1]) for r in group], dtype=np.int64),
-                scores=np.array([r[3] for r in group], dtype=np.float64),
-                features=features,
-                segments=np.array([r[5] for r in group], dtype=object),
-                predictions=[r[4] for r in group],
-                received_at_ns=received,
+            prediction_batch(
+                index,
+                request_ids=request_ids,
+                timestamps=stamps,
+                scores=np.array(scores, dtype=np.float64),
+                segments=segments,
+                predictions=predictions,
+                features={name: column[index] for name, column in columns.items()},
+                received_at_ns=int(at),
             )
         )
     return batches
+
+
+def profile_rebuild(*, version: ModelVersion, missing_only: bool = False) -> bool:
+    """Rebuild the version's profile after its reference rows changed, then re-fold its
+    sketches from raw rows for the new bins. ``missing_only`` (what ingestion and the beat
+    ask for): build only when there is no profile yet; otherwise just finish re-folding the
+    sketches if they do not match the current profile (a rebuild cut short). Idempotent.
+
+    Returns False when the version has no reference rows.
+    """
+    if missing_only and ReferenceProfile.objects.filter(version=version).exists():
+        if versions_stale(version_id=version.pk):
+            sketches_rebuild(version=version, wait=False)
+        return True
+    profile = profile_build(version=version)
+    if profile is None:
+        return False
+    if profile.sketches_generation != profile.generation:
+        sketches_rebuild(version=version)
+    return True
 
 
 def sketches_rebuild(
@@ -63,6 +84,7 @@ def sketches_rebuild(
     start: datetime | None = None,
     end: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    wait: bool = True,
 ) -> int:
     """Drop and recompute the version's sketches over whole UTC weeks covering [start, end)
     (weeks, so every rollup touched is rebuilt whole).
@@ -71,24 +93,34 @@ def sketches_rebuild(
     after it started are neither read here nor have their partials deleted, so they count
     once. Duplicate counts (kept only in sketches) are lost for the rebuilt days. Returns
     the number of rows read.
+
+    Re-folds of one version never overlap (an advisory lock): ``wait=False`` returns 0 at
+    once when another is running. A whole re-fold (no ``start``/``end``) records the profile
+    generation it folded for, which lets compaction and readers use the version's sketches
+    again; cut short, it leaves that mark behind and the beat asks for it again.
     """
     outer = connection.in_atomic_block  # inside a caller's transaction: its isolation applies
     with transaction.atomic():
         if not outer:
             with connection.cursor() as cur:
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if wait:
+            advisory_lock(LockSpace.PROFILE_REBUILD, version.pk)
+        elif not advisory_lock_try(LockSpace.PROFILE_REBUILD, version.pk):
+            return 0
+        generation = ReferenceProfile.objects.filter(version=version).values_list("generation", flat=True).first()
         rows_qs = Prediction.objects.filter(version=version)
         windows = WindowSketch.objects.filter(version=version)
         partials = SketchPartial.objects.filter(version=version)
         if start is not None:
-            start = _week_floor(start)
+            start = week_start(start)
             rows_qs, windows, partials = (
                 rows_qs.filter(timestamp__gte=start),
                 windows.filter(window_start__gte=start),
                 partials.filter(hour__gte=start),
             )
         if end is not None:
-            end = _week_floor(end) + (timedelta(0) if end == _week_floor(end) else timedelta(days=7))
+            end = week_start(end) + (timedelta(0) if end == week_start(end) else timedelta(days=7))
             rows_qs, windows, partials = (
                 rows_qs.filter(timestamp__lt=end),
                 windows.filter(window_start__lt=end),
@@ -106,12 +138,16 @@ def sketches_rebuild(
                 chunk = []
         if chunk:
             read += _fold(version, chunk, progress)
+        if generation is not None and start is None and end is None:
+            # Under REPEATABLE READ this fails (and the whole re-fold rolls back, to be
+            # retried) if a newer profile was committed meanwhile: it needs its own re-fold.
+            ReferenceProfile.objects.filter(version=version).update(sketches_generation=generation)
     sketches_compact_all(version_id=version.pk)
     return read
 
 
 def _fold(version: ModelVersion, chunk: list[tuple], progress) -> int:
-    for batch in _batch(version, chunk):
+    for batch in _batches(version, chunk):
         sketch_fold_predictions(version=version, batch=batch)
     if progress is not None:
         progress(len(chunk))

@@ -5,7 +5,8 @@ is updated, so concurrent ingests never wait on each other. monitoring.services.
 merges the partials later. Ingestion passes only newly stored rows, so a retried batch
 (all duplicates) folds nothing. Rows folded before the version's reference profile exists
 are stored unbinned (counts, moments, labels; no bins or sample) and re-folded from raw
-rows when the profile is built (monitoring.services.profile.profile_rebuild).
+rows when the profile is built (monitoring.services.rebuild.profile_rebuild). Every partial
+records the profile generation it was binned with (``binned_with``).
 
 Labels fold into the hour of their PREDICTION. A label stored before its prediction is
 pending: the prediction's fold picks it up. Both folds take a per-model advisory lock
@@ -23,15 +24,14 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from monitoring.engine.batch import LabelChange, PredictionBatch
+from core.locks import LockSpace, advisory_lock
+from monitoring.engine.batch import HOUR_NS, LabelChange, PredictionBatch
+from monitoring.engine.profile import Profile
 from monitoring.engine.sketch_build import Layout, labels_sketch, rows_sketch
 from monitoring.engine.sketch_codec import Sketch
 from monitoring.models import ModelVersion, ReferenceRow, SketchPartial, TrackedSegment
-from monitoring.services.profile import Profile, layout_for_version, profile_load, profile_request_build
-
-HOUR_NS = 3_600_000_000_000
-_LOCK_CLASS = 0x56474C  # first key of the two-key advisory lock: "VGL"
-_SEGMENT_LOCK_CLASS = 0x564753  # "VGS": serialises adding tracked segments, per model
+from monitoring.selectors.profile import layout_for_version, profile_load
+from monitoring.services.profile import profile_request_build
 
 
 def _late_ns() -> int:
@@ -43,9 +43,7 @@ def hour_start(hour_index: int) -> datetime:
 
 
 def _lock_labels(model_id: int, *, exclusive: bool) -> None:
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT {fn}(%s, %s)", [_LOCK_CLASS, int(model_id)])
+    advisory_lock(LockSpace.LABEL_FOLD, model_id, shared=not exclusive)
 
 
 def _tracked_segments(version: ModelVersion, segments: np.ndarray | None) -> np.ndarray | None:
@@ -65,8 +63,7 @@ def _tracked_segments(version: ModelVersion, segments: np.ndarray | None) -> np.
     tracked = _tracked_of(version.pk)
     cap = settings.VIGIL_MAX_SEGMENTS
     if len(tracked) < cap and not present.keys() <= tracked:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SEGMENT_LOCK_CLASS, int(version.model_id)])
+        advisory_lock(LockSpace.TRACKED_SEGMENTS, version.model_id)
         tracked = _tracked_of(version.pk)  # as of now that the lock is held
         new = sorted((s for s in present if s not in tracked), key=lambda s: (-present[s], s))[: max(0, cap - len(tracked))]
         TrackedSegment.objects.bulk_create([TrackedSegment(version=version, segment=s) for s in new],
@@ -95,12 +92,19 @@ def _groups(hours: np.ndarray, segments: np.ndarray | None):
                 yield int(h), value, idx[sub == value]
 
 
-def _partial(version_id: int, hour: int, segment: str, sketch: Sketch, binned: bool) -> SketchPartial:
+def _generation(profile: Profile | None) -> int | None:
+    return profile.generation if profile is not None else None
+
+
+def _partial(
+    version_id: int, hour: int, segment: str, sketch: Sketch, binned: bool, binned_with: int | None
+) -> SketchPartial:
     return SketchPartial(
         version_id=version_id,
         hour=hour_start(hour),
         segment=segment,
         binned=binned,
+        binned_with=binned_with,
         data=sketch.to_bytes(),
         sample=sketch.sample_bytes(),
     )
@@ -130,7 +134,7 @@ def sketch_fold_predictions(*, version: ModelVersion, batch: PredictionBatch) ->
     _lock_labels(version.model_id, exclusive=False)
     _fold_pending_labels(version, layout, batch, groups, sketches)
     SketchPartial.objects.bulk_create(
-        [_partial(version.pk, h, seg, s, layout.binned) for (h, seg), s in sketches.items()]
+        [_partial(version.pk, h, seg, s, layout.binned, _generation(profile)) for (h, seg), s in sketches.items()]
     )
 
 
@@ -157,7 +161,7 @@ def sketch_count_duplicates(*, version: ModelVersion, hour_counts: dict[int, int
     """Record duplicates received per hour (hour index = epoch seconds // 3600) for data quality."""
     SketchPartial.objects.bulk_create(
         [
-            _partial(version.pk, h, "", Sketch(arrays={"dup": np.array([c], dtype=np.int64)}), True)
+            _partial(version.pk, h, "", Sketch(arrays={"dup": np.array([c], dtype=np.int64)}), True, None)
             for h, c in hour_counts.items()
             if c
         ]
@@ -199,11 +203,11 @@ def sketch_fold_labels(*, model, changes: list[LabelChange]) -> None:
             version = ModelVersion.objects.select_related("model").get(pk=version_id)
             profile = profile_load(version=version)
             layouts[version_id] = (layout_for_version(version=version, profile=profile), profile)
-        layout, _ = layouts[version_id]
+        layout, profile = layouts[version_id]
         sketch = labels_sketch(layout, [s for _, s, _ in items], [p for _, _, p in items], [c.new_value for c, _, _ in items])
         old = [(c, s, p) for c, s, p in items if c.old_value is not None]
         if old:
             removed = labels_sketch(layout, [s for _, s, _ in old], [p for _, _, p in old], [c.old_value for c, _, _ in old])
             sketch.merge(removed.negate())
-        partials.append(_partial(version_id, hour, seg, sketch, True))
+        partials.append(_partial(version_id, hour, seg, sketch, True, _generation(profile)))
     SketchPartial.objects.bulk_create(partials)

@@ -1,39 +1,33 @@
 """Plain-language readings of stored results: the "what changed" summary and model health.
 
-Pure functions over WindowRow lists (no database), so their rules are tested directly.
+Pure functions over WindowRow lists (no database), so their rules are tested directly. The
+health rules and thresholds live in monitoring.health.
 """
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitoring.health import (  # noqa: F401 - Health, health_from_rows and PRIMARY_METRIC: the views' names
+    LOWER_IS_BETTER,
+    PRIMARY_METRIC,
+    QUALITY_RATE,
+    Health,
+    health_from_rows,
+    join_names,
+    metric_series,
+)
 from monitoring.selectors.dashboard import WindowRow
 
-PRIMARY_METRIC = {
-    "binary_classification": "accuracy",
-    "multiclass_classification": "accuracy",
-    "regression": "mae",
-    "ranking": "accuracy",
-}
-LOWER_IS_BETTER = {"mae", "rmse", "mape", "log_loss", "brier"}
 # A verdict "stays" when it holds in this share of the windows from its first day on.
 PERSISTENT_SHARE = 0.8
 METRIC_CHANGE = 0.02
-QUALITY_SPIKE = 0.05
 
 
 def _when(moment: datetime, granularity: str) -> str:
     if granularity == "hour":
         return moment.strftime("%-d %B %H:00")
     return moment.strftime("%-d %B")
-
-
-def _join(names: Sequence[str]) -> str:
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def persistent_drift_start(flags: Sequence[bool], *, share: float = PERSISTENT_SHARE) -> int | None:
@@ -49,10 +43,6 @@ def persistent_drift_start(flags: Sequence[bool], *, share: float = PERSISTENT_S
         if flags[i] and suffix[i] >= share * (n - i):
             return i
     return None
-
-
-def metric_series(rows: Sequence[WindowRow], metric: str) -> tuple[list[float | None], list[float | None]]:
-    return [r.metrics.get(metric) for r in rows], [r.estimated.get(metric) for r in rows]
 
 
 def summarise(
@@ -74,7 +64,7 @@ def summarise(
     for first in sorted(starts):
         names = [labels.get(name, name) for name in starts[first]]
         since = "throughout the range" if first == 0 else f"from {_when(rows[first].start, granularity)}"
-        sentences.append(f"{_join(names)} drifted {since}.")
+        sentences.append(f"{join_names(names)} drifted {since}.")
     if features and not starts:
         sentences.append("No feature drifted persistently.")
 
@@ -82,7 +72,7 @@ def summarise(
         spikes: dict[str, tuple[float, datetime]] = {}
         for r in rows:
             value, name = r.worst.get(key, (None, None))
-            if value is not None and value >= QUALITY_SPIKE and value > spikes.get(name, (0.0,))[0]:
+            if value is not None and value >= QUALITY_RATE and value > spikes.get(name, (0.0,))[0]:
                 spikes[name] = (value, r.start)
         for name, (value, when) in sorted(spikes.items(), key=lambda item: -item[1][0])[:3]:
             sentences.append(f"{labels.get(name, name)} {label} peaked at {100 * value:.0f}% on {_when(when, granularity)}.")
@@ -122,65 +112,3 @@ def _metric_sentence(metric, first, last, granularity, known, kind) -> str:
     if metric in LOWER_IS_BETTER:
         verb = "worsened" if worse else "improved"
     return f"{kind.capitalize()} {metric} {verb} from {first:.2f} to {last:.2f}."
-
-
-def _majority(flags: Sequence) -> bool:
-    return bool(flags) and sum(bool(f) for f in flags) * 2 >= len(flags)
-
-
-@dataclass
-class Health:
-    status: str  # ok | warning | critical
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def reason_text(self) -> str:
-        return "; ".join(self.reasons) if self.reasons else "No drift, data-quality or performance problem."
-
-
-def health_from_rows(*, rows: Sequence[WindowRow], metric: str, settings: dict | None = None) -> Health:
-    """Health of a model over its recent windows. Thresholds come from the model's
-    ``settings["health"]`` (``critical_share_drifted``, ``quality_rate``, ``min_<metric>``,
-    ``max_<metric>``) with the defaults below."""
-    conf = {"critical_share_drifted": 0.3, "quality_rate": QUALITY_SPIKE, **((settings or {}).get("health") or {})}
-    if not rows:
-        return Health("warning", ["no analysed data in the last day"])
-    critical: list[str] = []
-    warning: list[str] = []
-    # One noisy hourly window must not colour a model: a verdict counts when it holds in
-    # at least half of the recent windows that evaluated it.
-    drifted = sorted(
-        name
-        for name in {n for r in rows for n in r.drift}
-        if _majority([r.drift[name].get("drifted") for r in rows if name in r.drift])
-    )
-    evaluated = {n for r in rows for n in r.drift}
-    share = len(drifted) / len(evaluated) if evaluated else 0.0
-    if drifted:
-        message = f"drift in {_join(drifted[:4])}" + (f" and {len(drifted) - 4} more" if len(drifted) > 4 else "")
-        (critical if share >= conf["critical_share_drifted"] else warning).append(message)
-    multivariate = [r.multivariate > r.multivariate_threshold for r in rows if r.multivariate is not None and r.multivariate_threshold is not None]
-    if multivariate and _majority(multivariate):
-        warning.append("multivariate drift above its threshold")
-    for key, label in (("null_rate", "nulls"), ("out_of_range_rate", "out-of-range values"), ("unseen_rate", "unseen categories")):
-        worst = max(((q.get(key) or 0.0, name) for r in rows for name, q in r.quality.items()), default=(0.0, ""))
-        if worst[0] >= conf["quality_rate"]:
-            (critical if worst[0] >= 4 * conf["quality_rate"] else warning).append(f"{100 * worst[0]:.0f}% {label} in {worst[1]}")
-    if any(r.volume_anomaly for r in rows):
-        warning.append("anomalous volume")
-    if any(r.concept_drift for r in rows):
-        critical.append("performance fell while inputs were stable (concept drift)")
-    realised, estimated = metric_series(rows, metric)
-    values = [v for v in realised if v is not None] or [v for v in estimated if v is not None]
-    if values:
-        latest = values[-1]
-        low, high = conf.get(f"min_{metric}"), conf.get(f"max_{metric}")
-        if low is not None and latest < low:
-            critical.append(f"{metric} {latest:.2f} below {low}")
-        if high is not None and latest > high:
-            critical.append(f"{metric} {latest:.2f} above {high}")
-    if critical:
-        return Health("critical", critical + warning)
-    if warning:
-        return Health("warning", warning)
-    return Health("ok", [])

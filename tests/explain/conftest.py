@@ -9,8 +9,8 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     # Each test builds its own versions: don't let a cached runtime from another test leak in.
-    from explain import loading, services
+    from explain import loading, runtime
 
     loading._CACHE.clear()
-    services._RUNTIMES.clear()
+    runtime._RUNTIMES.clear()
     yield

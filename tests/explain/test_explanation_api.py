@@ -78,13 +78,13 @@ def test_explanation_uses_the_predictions_own_version(loan):
 
 
 def test_missing_artifact_file_gives_409_not_500(client_with, loan):
-    from explain import services
+    from explain import runtime
     from explain.models import ModelArtifact
 
     version, text, _, _ = loan
     artifact, _ = artifact_upload(version=version, data=text.encode())
     ModelArtifact.objects.get(pk=artifact.pk).file.delete(save=False)
-    services._RUNTIMES.clear()
+    runtime._RUNTIMES.clear()
     from explain import loading
 
     loading._CACHE.clear()
@@ -98,7 +98,8 @@ def test_linear_explainer_picks_up_reference_data_uploaded_after_the_artifact():
 
     from explain.loading import sha256_of
     from explain.models import TrustedArtifactHash
-    from explain.services import artifact_upload, runtime_for
+    from explain.runtime import runtime_for
+    from explain.services import artifact_upload
 
     data = f.rows(200, schema=f.NUMERIC_SCHEMA)
     version = f.make_version(schema=f.NUMERIC_SCHEMA)

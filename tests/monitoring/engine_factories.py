@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from monitoring.engine.batch import PredictionBatch
+from monitoring.engine.batch import HOUR_NS, PredictionBatch
 from monitoring.models import MLModel, ModelVersion, ReferenceRow
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, 00:00 UTC
-HOUR_NS = 3_600_000_000_000
+
 _ids = itertools.count()
 
 FEATURES = [

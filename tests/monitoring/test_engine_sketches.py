@@ -13,8 +13,8 @@ from monitoring.engine.sketch_build import rows_sketch
 from monitoring.engine.sketch_codec import Sketch, moments_of
 from monitoring.models import SketchPartial, TrackedSegment, WindowSketch
 from monitoring.selectors.metrics import sketch_range_get
+from monitoring.selectors.profile import profile_load
 from monitoring.services import compaction
-from monitoring.services.profile import profile_load
 
 from .engine_factories import T0, batch, draw, make_version, store_labels, store_predictions, store_reference
 

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from monitoring.engine.sketch_build import Layout, labels_sketch
+from monitoring.engine.sketch_codec import Sketch
 from monitoring.engine.stats.binning import bin_counts, probability_edges, threshold_bin
+from monitoring.engine.stats.estimation import calibration_needed
 from monitoring.engine.stats.performance import (
     binary_metrics,
     binary_sums,
     brier_from_sums,
-    calibration_from_counts,
-    confusion_counts,
     log_loss_from_sums,
     multiclass_metrics,
     regression_metrics,
@@ -29,12 +30,14 @@ def _scores(n: int, sharpness: float, bias: float = 0.0) -> tuple[np.ndarray, np
 
 def test_binary_metrics_exact_vs_sklearn_from_folded_confusion():
     scores, labels = _scores(5_000, 2.0)
-    # Fold in three chunks and add the counts, as the hourly sketches do.
-    total = {"tp": 0, "fp": 0, "tn": 0, "fn": 0}
+    # Fold in three chunks and add the sketches, as the hourly sketches do (the production
+    # path: labels_sketch folds the confusion counts at the model's threshold).
+    layout = Layout(task="binary_classification", threshold=0.4, features=[])
+    total = Sketch()
     for chunk in np.array_split(np.arange(5_000), 3):
-        for k, v in confusion_counts(scores[chunk], labels[chunk], 0.4).items():
-            total[k] += v
-    m = binary_metrics(**total)
+        total.merge(labels_sketch(layout, scores[chunk], [None] * len(chunk), labels[chunk].tolist()))
+    tp, fp, tn, fn = (int(v) for v in total.arrays["lab:conf"])
+    m = binary_metrics(tp=tp, fp=fp, tn=tn, fn=fn)
     pred = (scores >= 0.4).astype(int)
     assert m["accuracy"] == metrics.accuracy_score(labels, pred)
     assert m["precision"] == metrics.precision_score(labels, pred)
@@ -119,16 +122,25 @@ def test_regression_edge_cases():
     assert regression_metrics(regression_sums(np.array([]), np.array([])))["mae"] is None
 
 
-def test_calibration_rows():
-    edges = probability_edges(50, include=(0.5,))
+def test_calibration_from_the_folded_probability_bins():
+    # What the sketches fold for calibration: positives and negatives per probability bin
+    # (labels_sketch), added across chunks; the isotonic fit is skipped when calibrated.
+    layout = Layout(task="binary_classification", threshold=0.5, features=[])
+    edges = layout.prob_edges
     scores, labels = _scores(20_000, 1.5)
-    pos, neg = bin_counts(scores[labels == 1], edges), bin_counts(scores[labels == 0], edges)
-    rows = calibration_from_counts(pos, neg, edges, n_groups=10)
-    assert sum(r["count"] for r in rows) == 20_000
-    assert len(rows) == 10
-    # Scores are true probabilities, so each decile's observed rate is near its prediction.
-    for r in rows:
-        assert abs(r["observed"] - r["predicted"]) < 0.05
-    fine = calibration_from_counts(pos, neg, edges, min_count=100)
-    assert all(r["count"] >= 100 for r in fine)
+    total = Sketch()
+    for chunk in np.array_split(np.arange(20_000), 4):
+        total.merge(labels_sketch(layout, scores[chunk], [None] * len(chunk), labels[chunk].tolist()))
+    pos, neg = total.arrays["lab:pos"], total.arrays["lab:neg"]
+    assert np.array_equal(pos, bin_counts(scores[labels == 1], edges))
+    assert np.array_equal(neg, bin_counts(scores[labels == 0], edges))
+    assert int(pos.sum() + neg.sum()) == 20_000
+    # Scores are true probabilities, so each decile's observed rate is near its mean score.
+    decile = np.minimum((scores * 10).astype(int), 9)
+    bin_of = np.searchsorted(edges, scores, side="right")
+    for d in range(10):
+        bins = np.unique(bin_of[decile == d])
+        observed = pos[bins].sum() / (pos[bins].sum() + neg[bins].sum())
+        assert abs(observed - scores[decile == d].mean()) < 0.05
+    assert not calibration_needed(scores, labels)
     assert threshold_bin(edges, 0.5) > 0

@@ -27,16 +27,6 @@ def binary_metrics(*, tp: int, fp: int, tn: int, fn: int) -> dict:
     }
 
 
-def confusion_counts(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
-    """{"tp", "fp", "tn", "fn"} with ``score >= threshold`` predicted positive (labels 0/1)."""
-    pred = np.asarray(scores, dtype=np.float64) >= threshold
-    y = np.asarray(labels).astype(bool)
-    tp = int(np.count_nonzero(pred & y))
-    fp = int(np.count_nonzero(pred & ~y))
-    fn = int(np.count_nonzero(~pred & y))
-    return {"tp": tp, "fp": fp, "tn": int(y.size - tp - fp - fn), "fn": fn}
-
-
 def roc_auc_from_counts(pos_counts: np.ndarray, neg_counts: np.ndarray) -> float | None:
     """ROC AUC from positives and negatives per ascending score bin; None without both classes.
 
@@ -148,43 +138,3 @@ def regression_metrics(sums: dict) -> dict:
         "mape": sums["sum_ape"] / sums["n_ape"] if sums["n_ape"] else None,
         "r2": r2,
     }
-
-
-def calibration_from_counts(
-    pos_counts: np.ndarray,
-    neg_counts: np.ndarray,
-    edges: np.ndarray,
-    *,
-    mean_scores: np.ndarray | None = None,
-    min_count: int = 1,
-    n_groups: int | None = None,
-) -> list[dict]:
-    """Reliability curve rows ``{"predicted", "observed", "count"}`` per non-empty score bin.
-
-    ``edges`` are the interior edges of the probability grid; ``predicted`` is the bin
-    centre (outer bins close at 0 and 1) unless ``mean_scores`` per bin are passed;
-    ``observed`` is the positive rate. Bins with fewer than ``min_count`` rows are left out.
-    ``n_groups`` merges the fine bins into that many equal-width groups of [0, 1] first (a
-    readable chart); ``predicted`` is then the count-weighted mean of the merged centres
-    (or of ``mean_scores``).
-    """
-    pos = np.asarray(pos_counts, dtype=np.float64)
-    neg = np.asarray(neg_counts, dtype=np.float64)
-    bounds = np.concatenate([[0.0], np.asarray(edges, dtype=np.float64), [1.0]])
-    centres = (bounds[:-1] + bounds[1:]) / 2
-    if mean_scores is not None:
-        centres = np.asarray(mean_scores, dtype=np.float64)
-        mean_scores = None
-    if n_groups:
-        g = np.minimum((centres * n_groups).astype(np.int64), n_groups - 1)
-        total = np.bincount(g, weights=pos + neg, minlength=n_groups)
-        weighted = np.bincount(g, weights=centres * (pos + neg), minlength=n_groups)
-        centres = np.divide(weighted, total, out=(np.arange(n_groups) + 0.5) / n_groups, where=total > 0)
-        pos = np.bincount(g, weights=pos, minlength=n_groups)
-        neg = np.bincount(g, weights=neg, minlength=n_groups)
-    rows = []
-    for i in np.flatnonzero(pos + neg >= max(min_count, 1)):
-        count = pos[i] + neg[i]
-        predicted = centres[i] if mean_scores is None else float(mean_scores[i])
-        rows.append({"predicted": float(predicted), "observed": float(pos[i] / count), "count": int(count)})
-    return rows

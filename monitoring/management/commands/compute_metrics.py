@@ -7,10 +7,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from monitoring.models import MLModel, ModelVersion, Prediction, WindowSketch
+from monitoring.selectors.profile import profile_load
 from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
-from monitoring.services.profile import profile_build, profile_load, profile_rebuild
-from monitoring.services.rebuild import sketches_rebuild
+from monitoring.services.profile import profile_build
+from monitoring.services.rebuild import profile_rebuild, sketches_rebuild
 
 
 def _when(value: str | None, name: str) -> datetime | None:
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         elif profile_load(version=version) is None:
             profile_rebuild(version=version)  # first profile: re-folds rows folded without bins
         else:
+            profile_rebuild(version=version, missing_only=True)  # finishes a re-fold cut short, if any
             sketches_compact_all(version_id=version.pk)
         windows = WindowSketch.objects.filter(version=version, segment="")
         if since:

@@ -4,7 +4,7 @@ Only the sketch entries a page needs are decoded and added (see ``range_sums``),
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
@@ -14,8 +14,8 @@ from monitoring.engine.sketch_build import SCORE
 from monitoring.engine.sketch_codec import Sketch, moments_of, unpack
 from monitoring.models import ModelVersion
 from monitoring.models.sketches import ReferenceProfile, TrackedSegment
-from monitoring.selectors.metrics import RANGE_SQL, ceil_hour, floor_hour
-from monitoring.services.profile import layout_for_version, profile_from_row, profile_load
+from monitoring.selectors.metrics import RANGE_SQL, range_params
+from monitoring.selectors.profile import layout_for_version, profile_from_row, profile_load
 
 
 def _decode(blob, keys: set[str]) -> tuple[dict[str, np.ndarray], dict]:
@@ -31,19 +31,10 @@ def range_sums(
     and the unseen categories seen: whole days from the daily rollups, edge hours from
     hourly windows (whole weeks from weekly rollups), plus partials not compacted yet (the
     engine's RANGE_SQL, one query).
-    Entries whose shape changed (folded before a profile rebuild) are left out."""
-    # The same bounds as monitoring.selectors.metrics.sketch_range_get (a test checks both
-    # agree): whole weeks, then whole days, then edge hours, plus uncompacted partials.
-    h0, h1 = floor_hour(start), ceil_hour(end)
-    d0 = h0 if h0 == h0.replace(hour=0) else h0.replace(hour=0) + timedelta(days=1)
-    d1 = h1.replace(hour=0)
-    if d1 <= d0:
-        d0 = d1 = h1
-    w0 = d0 + timedelta(days=(7 - d0.weekday()) % 7)
-    w1 = d1 - timedelta(days=d1.weekday())
-    if w1 <= w0:
-        w0 = w1 = d1
-    params = {"v": version.pk, "seg": segment, "w0": w0, "w1": w1, "d0": d0, "d1": d1, "h0": h0, "h1": h1}
+    Sketches binned with an older profile are not read (RANGE_SQL); entries whose shape
+    differs from the first read are left out."""
+    # The same bounds and query as monitoring.selectors.metrics.sketch_range_get.
+    params = range_params(version_id=version.pk, segment=segment, start=start, end=end)
     with connection.cursor() as cur:
         cur.execute(RANGE_SQL, params)
         blobs = [row[0] for row in cur.fetchall()]
@@ -118,28 +109,13 @@ def histogram_from_counts(
     )
 
 
-# Decoded profile entries by (profile id, built_at, keys): a profile changes only when its
-# reference data does, and decompressing it (reference sample included) costs ~30 ms.
-_PROFILE_CACHE: dict[tuple, tuple[dict[str, np.ndarray], dict]] = {}
-_PROFILE_CACHE_SIZE = 64
-
-
 def _profile_arrays(version: ModelVersion, keys: set[str]) -> tuple[dict[str, np.ndarray], dict] | None:
     """Only ``keys`` of the version's reference profile and its feature specs; None without a
-    profile. One small query, plus the blob when not cached."""
-    head = ReferenceProfile.objects.filter(version=version).values_list("pk", "built_at").first()
-    if head is None:
+    profile. From the one per-process profile cache (monitoring.selectors.profile)."""
+    profile = profile_load(version=version)
+    if profile is None:
         return None
-    cache_key = (*head, frozenset(keys))
-    if cache_key not in _PROFILE_CACHE:
-        row = ReferenceProfile.objects.filter(pk=head[0]).values_list("data", "spec__features").first()
-        if row is None:
-            return None
-        arrays, _ = _decode(row[0], keys)
-        if len(_PROFILE_CACHE) >= _PROFILE_CACHE_SIZE:
-            _PROFILE_CACHE.pop(next(iter(_PROFILE_CACHE)))
-        _PROFILE_CACHE[cache_key] = (arrays, {"features": row[1] or []})
-    return _PROFILE_CACHE[cache_key]
+    return {k: profile.arrays[k] for k in keys if k in profile.arrays}, {"features": profile.spec.get("features") or []}
 
 
 def feature_histogram(

@@ -89,7 +89,7 @@ def _positive_rate(performance: dict) -> float | None:
 
 
 def window_row_from_payload(start: datetime, payload: dict) -> WindowRow:
-    """One AnalysisResult payload (layout: monitoring.services.analysis.window_analyse) -> a WindowRow."""
+    """One AnalysisResult payload (layout: monitoring.engine.window.window_analyse) -> a WindowRow."""
     drift = payload.get("drift") or {}
     quality_section = payload.get("quality") or {}
     performance = payload.get("performance") or {}
