@@ -1,6 +1,7 @@
 """Read-only pages of the ops console: lookup, decision, overrides (with CSV), audit log."""
 
 import csv
+import json
 from datetime import datetime, time, timedelta
 
 from django.core.paginator import Paginator
@@ -83,12 +84,11 @@ def feature_rows(prediction) -> list[dict]:
 def decision(request, model_slug: str, request_id: str):
     prediction = selectors.prediction_get(model_slug=model_slug, request_id=request_id)
     now = clock.now()
-    overrides = []
     if prediction.item_id:
-        overrides = [
-            (override, override.state_at(now))
-            for override in selectors.overrides_for_item(model=prediction.model, item_id=prediction.item_id)
-        ]
+        found = selectors.overrides_for_item(model=prediction.model, item_id=prediction.item_id)
+    else:
+        found = selectors.overrides_naming_decision(prediction=prediction)
+    overrides = [(override, override.state_at(now)) for override in found]
     context = {
         "nav": "ops",
         "tab": "lookup",
@@ -173,6 +173,32 @@ def overrides_csv(request):
     return response
 
 
+def _readable(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def audit_changes(before: dict | None, after: dict | None) -> list[dict]:
+    """An audit record's before/after as rows of {"key", "before", "after", "changed"}, keys in the order
+    the records list them, each value as an agent reads it (text, numbers, yes/no, "—" for none)."""
+    before, after = before or {}, after or {}
+    keys = [*before, *[key for key in after if key not in before]]
+    return [
+        {
+            "key": key.replace("_", " "),
+            "before": _readable(before.get(key)),
+            "after": _readable(after.get(key)),
+            "changed": before.get(key) != after.get(key),
+        }
+        for key in keys
+    ]
+
+
 def _day_start(day) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
@@ -191,14 +217,11 @@ def audit(request):
         since=_day_start(data.get("since")),
         until=_day_start(until + timedelta(days=1)) if until else None,
     )
+    page = _page(request, records)
+    for record in page:
+        record.changes = audit_changes(record.before, record.after)
     return render(
         request,
         "ops/audit.html",
-        {
-            "nav": "ops",
-            "tab": "audit",
-            "form": form,
-            "page": _page(request, records),
-            "query": _query_without_page(request),
-        },
+        {"nav": "ops", "tab": "audit", "form": form, "page": page, "query": _query_without_page(request)},
     )
