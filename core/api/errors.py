@@ -1,7 +1,7 @@
 """One error shape for the whole API: ``{"detail": "...", "errors": {...}}``."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -68,11 +68,3 @@ def exception_handler(exc, context):
 
 def error_response(detail: str, status_code: int, errors: dict | None = None) -> Response:
     return Response({"detail": detail, "errors": errors or {}}, status=status_code)
-
-
-def json_404(request, exception=None):
-    return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
-
-
-def json_500(request):
-    return JsonResponse({"detail": "Internal server error.", "errors": {}}, status=500)
