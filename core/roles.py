@@ -35,7 +35,8 @@ def user_scopes(user) -> set[str]:
 
 
 def _roles_of(user) -> set[str]:
-    if not user or not user.is_authenticated:
+    # An API token's principal has no groups (pages rendered by DRF, e.g. /api/docs/, see it).
+    if not user or not user.is_authenticated or not hasattr(user, "groups"):
         return set()
     if user.is_superuser:
         return set(ROLES)
