@@ -132,7 +132,7 @@ def test_rerank_answers_a_number_for_a_boost_stored_before_the_bounds(client_wit
     )  # fmt: skip
     response = client_with("ops").post(
         "/api/v1/models/recs/rerank/",
-        {"candidates": [{"item_id": "sku-1", "score": 0.9}, {"item_id": "sku-3", "score": 0.5}]},
+        {"candidates": [{"item_id": "sku-1", "score": 5.0}, {"item_id": "sku-3", "score": 2.0}]},  # 2e308: inf
         format="json",
     )
     assert response.status_code == 200
