@@ -2,7 +2,8 @@
 
 import csv
 import json
-from datetime import datetime, time, timedelta
+import re
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -173,21 +174,39 @@ def overrides_csv(request):
     return response
 
 
+# Audit JSON comes back from jsonb with its keys reordered; show them in the order people read them.
+AUDIT_KEY_ORDER = [
+    "id", "kind", "model", "item_id", "boost_mode", "boost_value", "starts_at", "ends_at", "reason",
+    "revoked_at", "revoke_reason", "prediction", "score", "label", "corrected_outcome", "recorded_as_label",
+]  # fmt: skip
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
 def _readable(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
+        if _ISO_MOMENT.match(value):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.utcoffset() is not None:
+                moment = moment.astimezone(UTC)
+            return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
         return value
     return json.dumps(value, ensure_ascii=False)
 
 
 def audit_changes(before: dict | None, after: dict | None) -> list[dict]:
-    """An audit record's before/after as rows of {"key", "before", "after", "changed"}, keys in the order
-    the records list them, each value as an agent reads it (text, numbers, yes/no, "—" for none)."""
+    """An audit record's before/after as rows of {"key", "before", "after", "changed"}: known keys in
+    reading order, then the rest alphabetically; fields empty on both sides are left out; values as an
+    agent reads them (text, numbers, yes/no, UTC times, "—" for none)."""
     before, after = before or {}, after or {}
-    keys = [*before, *[key for key in after if key not in before]]
+    present = set(before) | set(after)
+    keys = [key for key in AUDIT_KEY_ORDER if key in present] + sorted(present - set(AUDIT_KEY_ORDER))
     return [
         {
             "key": key.replace("_", " "),
@@ -196,6 +215,7 @@ def audit_changes(before: dict | None, after: dict | None) -> list[dict]:
             "changed": before.get(key) != after.get(key),
         }
         for key in keys
+        if before.get(key) is not None or after.get(key) is not None
     ]
 
 

@@ -67,3 +67,50 @@ def test_a_long_reason_wraps_and_keeps_every_column_on_screen(page, live_server)
     page.screenshot(path=str(SHOTS / "audit-long-reason.png"))
     assert sorted(layout["found"]) == ["Before → after", "Reason", "Show"], layout
     assert layout["outside"] == [] and layout["page"] <= layout["width"], layout
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_forms_offer_item_models_and_show_the_cold_start_warning(page, live_server):
+    make_user("agent", "Support agents")
+    make_user("newcomer")
+    for slug, task in (
+        ("delivery-time", "regression"),
+        ("loan-default", "binary_classification"),
+        ("recs", "ranking"),
+    ):
+        MLModel.objects.create(slug=slug, name=slug.replace("-", " ").capitalize(), task=task)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{live_server.url}/ops/overrides/boost/")
+    model = page.get_by_label("Model")
+    assert model.input_value() == ""  # no model preselected, least of all a regression model
+    assert model.locator("option").all_inner_texts() == ["Choose a model", "recs"]
+    page.screenshot(path=str(SHOTS / "boost-form.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/ops/overrides/blacklist/")
+    page.get_by_label("Model").select_option("recs")
+    page.get_by_label("Item id").fill("sku-new")
+    page.get_by_label("Reason").fill("Unsafe batch")
+    page.get_by_role("button", name="Blacklist item").click()
+    status = page.get_by_role("status")
+    assert "Item sku-new is blacklisted for recs." in status.inner_text()
+    assert "Item 'sku-new' has never been served by recs." in status.locator(".msg-warning").inner_text()
+    page.screenshot(path=str(SHOTS / "blacklist-cold-start.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/ops/audit/")
+    page.get_by_text("Show", exact=True).click()
+    assert page.locator("table.changes").first.is_visible()
+    page.screenshot(path=str(SHOTS / "audit-fields.png"), full_page=True)
+
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("newcomer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/home/")
+    assert page.get_by_role("heading", name="Your account has no role yet").is_visible()
+    assert page.locator("a.brand").get_attribute("href") == "/home/"
+    page.screenshot(path=str(SHOTS / "no-role-home.png"), full_page=True)
