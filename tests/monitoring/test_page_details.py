@@ -19,7 +19,9 @@ TIMES = [(T0 + timedelta(days=i)).isoformat() for i in range(3)]
 
 
 def secondary_axes(figure: dict) -> list[dict]:
-    return [value for key, value in figure["layout"].items() if key.startswith("yaxis") and "overlaying" in value]
+    return [
+        value for key, value in figure["layout"].items() if key.startswith("yaxis") and "overlaying" in value
+    ]
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,9 @@ def test_the_caption_names_the_dashed_estimate_only_when_it_is_drawn():
     assert "dashed" not in regression
     assert regression == "Realised metric from labels (solid), label coverage (bars)."
     binary = performance_caption("binary_classification", "accuracy", estimated=True)
-    assert binary == "Realised metric from labels (solid), label-free estimate (dashed), label coverage (bars)."
+    assert (
+        binary == "Realised metric from labels (solid), label-free estimate (dashed), label coverage (bars)."
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,12 +81,16 @@ def test_summary_writes_metric_names_as_people_do(metric, words):
 
 def test_waterfall_labels_every_bar_of_a_wide_model():
     features = [{"name": f"f{i}", "type": "numeric", "display_name": f"Feature {i}"} for i in range(14)]
-    version = ModelVersion(model=MLModel(name="Loan default", slug="loan-default"), version="v1", features=features)
+    version = ModelVersion(
+        model=MLModel(name="Loan default", slug="loan-default"), version="v1", features=features
+    )
     contributions = [
         {"feature": f"f{i}", "value": float(i), "shap": 0.1 / (i + 1), "probability_points": 2.0 / (i + 1)}
         for i in range(14)
     ]
-    explanation = SimpleNamespace(contributions=contributions, base_probability=0.2, output=0.6, base_value=-1.3)
+    explanation = SimpleNamespace(
+        contributions=contributions, base_probability=0.2, output=0.6, base_value=-1.3
+    )
     figure = waterfall_figure(explanation=explanation, version=version)
     bars = list(figure.data[0].y)
     assert len(bars) == 15  # base, 12 features, "2 other features", total

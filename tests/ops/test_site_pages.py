@@ -36,19 +36,28 @@ def test_a_403_has_the_layout_the_reason_and_a_way_home(client, agent, scientist
     client.force_login(agent)
     refused = client.get("/")
     page = refused.content.decode()
-    assert refused.status_code == 403 and MAIN_NAV in page and re.search(r'<a href="/ops/"\s*>Ops console</a>', page)
+    assert (
+        refused.status_code == 403
+        and MAIN_NAV in page
+        and re.search(r'<a href="/ops/"\s*>Ops console</a>', page)
+    )
     assert "The dashboards are for data scientists and admins." in page and logo(page) == "/ops/"
     client.force_login(scientist)
     action = client.get("/ops/overrides/boost/")
     assert action.status_code == 403
-    assert "You may view the ops console but not act: ask an admin for the permission." in action.content.decode()
+    assert (
+        "You may view the ops console but not act: ask an admin for the permission."
+        in action.content.decode()
+    )
 
 
 def test_a_404_has_the_layout(client, agent, loan):
     client.force_login(agent)
     missing = client.get("/ops/decisions/loan-default/nobody/")
     page = missing.content.decode()
-    assert missing.status_code == 404 and MAIN_NAV in page and "Nothing here" in page and logo(page) == "/ops/"
+    assert (
+        missing.status_code == 404 and MAIN_NAV in page and "Nothing here" in page and logo(page) == "/ops/"
+    )
     client.logout()
     anonymous = client.get("/no/such/page/")
     assert anonymous.status_code == 404 and "Nothing here" in anonymous.content.decode()
@@ -58,7 +67,11 @@ def test_a_404_has_the_layout(client, agent, loan):
 
 def test_the_500_page_has_the_layout_and_the_api_keeps_json(db):
     page = server_error(RequestFactory().get("/models/x/"))
-    assert page.status_code == 500 and b"Something went wrong on our side" in page.content and b"vigil.css" in page.content
+    assert (
+        page.status_code == 500
+        and b"Something went wrong on our side" in page.content
+        and b"vigil.css" in page.content
+    )
     api = server_error(RequestFactory().get("/api/v1/models/"))
     assert api.status_code == 500 and api["Content-Type"] == "application/json"
 
@@ -79,6 +92,9 @@ def test_the_audit_log_shows_before_and_after_as_fields(client, agent, recs, fro
     page = client.get("/ops/audit/").content.decode()
     assert "{&#x27;" not in page and "{'" not in page  # no Python dict text
     assert '<th scope="row">revoke reason</th><td>—</td><td>Back in stock</td>' in page
-    assert '<tr class="changed"><th scope="row">revoked at</th><td>—</td><td>2026-11-20 09:00:00 UTC</td>' in page
+    assert (
+        '<tr class="changed"><th scope="row">revoked at</th><td>—</td><td>2026-11-20 09:00:00 UTC</td>'
+        in page
+    )
     assert page.index('<th scope="row">id</th>') < page.index('<th scope="row">item id</th>')
     assert '<tr><th scope="row">item id</th><td>sku-1</td><td>sku-1</td></tr>' in page

@@ -132,7 +132,9 @@ def test_rerank_answers_a_number_for_a_boost_stored_before_the_bounds(client_wit
     )  # fmt: skip
     response = client_with("ops").post(
         "/api/v1/models/recs/rerank/",
-        {"candidates": [{"item_id": "sku-1", "score": 5.0}, {"item_id": "sku-3", "score": 2.0}]},  # 2e308: inf
+        {
+            "candidates": [{"item_id": "sku-1", "score": 5.0}, {"item_id": "sku-3", "score": 2.0}]
+        },  # 2e308: inf
         format="json",
     )
     assert response.status_code == 200
@@ -259,9 +261,7 @@ def test_a_decision_not_about_an_item_lists_entries_that_name_it(logged_in, agen
     page = logged_in.get("/ops/decisions/loan-default/loan-0/").content.decode()
     assert "This decision is not about an item, so no blacklist" not in page
     assert "fraud suspicion" in page and "cust-42" in page
-    assert (
-        "name this decision's customer or request as an item" in page and "they change nothing" in page
-    )
+    assert "name this decision's customer or request as an item" in page and "they change nothing" in page
     other = logged_in.get("/ops/decisions/loan-default/loan-1/").content.decode()
     assert "fraud suspicion" in other  # same customer
     Override.objects.all().delete()
