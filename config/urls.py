@@ -2,12 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.urls import include, path
-from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.roles import home_url
+from core.pages import favicon, landing
 
 
 def healthz(request):
@@ -16,7 +14,7 @@ def healthz(request):
 
 @login_required
 def home(request):
-    return redirect(home_url(request.user))
+    return landing(request)
 
 
 urlpatterns = [
@@ -25,6 +23,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("home/", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("monitoring.api.urls")),
@@ -36,13 +35,6 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception=None):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Internal server error.", "errors": {}}, status=500)
-    return defaults.server_error(request)
+handler403 = "core.pages.permission_denied"
+handler404 = "core.pages.page_not_found"
+handler500 = "core.pages.server_error"

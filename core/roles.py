@@ -9,7 +9,7 @@ ROLES = (DATA_SCIENTISTS, SUPPORT_AGENTS, ADMINS)
 # API scopes a logged-in web user gets from their groups (session auth on the API).
 ROLE_SCOPES = {
     DATA_SCIENTISTS: {"read"},
-    SUPPORT_AGENTS: {"read", "ops"},
+    SUPPORT_AGENTS: {"ops"},
     ADMINS: {"read", "ops", "admin", "ingest"},
 }
 
@@ -34,19 +34,38 @@ def user_scopes(user) -> set[str]:
     return scopes
 
 
+def _roles_of(user) -> set[str]:
+    # An API token's principal has no groups (pages rendered by DRF, e.g. /api/docs/, see it).
+    if not user or not user.is_authenticated or not hasattr(user, "groups"):
+        return set()
+    if user.is_superuser:
+        return set(ROLES)
+    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+
+
+def _home_for(roles: set[str]) -> str:
+    if roles & {DATA_SCIENTISTS, ADMINS}:
+        return "/"
+    if SUPPORT_AGENTS in roles:
+        return "/ops/"
+    # Logged in with no role yet: /home/ says so and whom to ask, instead of a 403 on "/".
+    return "/home/"
+
+
 def nav_context(request) -> dict:
-    """Template context: which sections the navigation offers this user."""
+    """Template context: which sections the navigation offers this user, and where the logo leads."""
     user = getattr(request, "user", None)
+    roles = _roles_of(user)
     return {
-        "can_view_dashboards": user_in(user, DATA_SCIENTISTS, ADMINS),
-        "can_use_console": user_in(user, DATA_SCIENTISTS, SUPPORT_AGENTS, ADMINS),
+        "can_view_dashboards": bool(roles & {DATA_SCIENTISTS, ADMINS}),
+        "can_use_console": bool(roles),
+        "home_url": _home_for(roles) if roles or (user and user.is_authenticated) else "/",
     }
 
 
 def home_url(user) -> str:
-    """Where a user lands after logging in: agents work in the ops console."""
-    if user_in(user, DATA_SCIENTISTS, ADMINS):
+    """Where a user lands after logging in: scientists and admins on the dashboards, agents in the ops
+    console, users without a role on a page that says whom to ask."""
+    if not user or not user.is_authenticated:
         return "/"
-    if user_in(user, SUPPORT_AGENTS):
-        return "/ops/"
-    return "/"
+    return _home_for(_roles_of(user))

@@ -63,8 +63,14 @@ def waterfall_figure(*, explanation, version: ModelVersion) -> go.Figure:
         hovertemplate="%{y}<br>%{x:+.3g} " + unit + "<extra></extra>",
         connector={"line": {"color": "#999999"}},
     ))
+    # Plotly hides category labels that would overlap, so give every bar its row (and list the
+    # labels explicitly): with 12 features at the default height it showed every other label.
+    rows = ["Average (base)"] + labels + ["This decision"]
+    row_px, frame_px = 28, 160  # per bar; title and axis
     fig.update_layout(title=title, xaxis_title=axis, yaxis_title="Feature = value", template="plotly_white",
-                      yaxis={"autorange": "reversed"}, showlegend=False, margin={"l": 220})
+                      yaxis={"autorange": "reversed", "tickmode": "array", "tickvals": rows, "ticktext": rows,
+                             "automargin": True},
+                      showlegend=False, margin={"l": 220}, height=frame_px + row_px * len(rows))
     return fig
 
 

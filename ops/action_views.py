@@ -31,6 +31,11 @@ def _attach_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, problems)
 
 
+def _warn(request, override) -> None:
+    for warning in getattr(override, "warnings", []):
+        messages.warning(request, warning)
+
+
 def _render(request, form, *, title: str, intro: str, submit: str, danger: bool = False, extra=None):
     context = {
         "nav": "ops",
@@ -72,6 +77,7 @@ def blacklist(request):
             _attach_errors(form, error)
         else:
             messages.success(request, f"Item {override.item_id} is blacklisted for {override.scope_label}.")
+            _warn(request, override)
             return redirect(_next_url(request, reverse("ops:overrides")))
     return _render(
         request,
@@ -112,6 +118,7 @@ def boost(request):
             messages.success(
                 request, f"Item {override.item_id} gets a {override.describe()} on {override.scope_label}."
             )
+            _warn(request, override)
             return redirect(_next_url(request, reverse("ops:overrides")))
     return _render(
         request,

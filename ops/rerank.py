@@ -1,7 +1,13 @@
 """Applying active overrides to a list of scored candidates: plain dicts, one pass, no database."""
 
+import math
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+
+# JSON has no infinity: a boosted score that overflows is held at the largest finite float, which
+# keeps its place at the top (or bottom) of the ranking.
+_LARGEST = sys.float_info.max
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,9 @@ def apply_overrides(
     """Rerank ``candidates`` ([(item_id, score)], any order).
 
     Blacklisted items are dropped (into ``removed``); boosted ones get ``score * value`` (multiplier)
-    or ``score + value`` (additive). The rest keep their score. Output is sorted by new score,
-    descending; ties keep their original rank (original rank = order by original score, ties in
-    input order). Returns (candidates, removed) in the API's shape.
+    or ``score + value`` (additive), held within the finite floats. The rest keep their score.
+    Output is sorted by new score, descending; ties keep their original rank (original rank = order
+    by original score, ties in input order). Returns (candidates, removed) in the API's shape.
     """
     order = sorted(range(len(candidates)), key=lambda i: -candidates[i][1])
     original_rank = [0] * len(candidates)
@@ -59,6 +65,8 @@ def apply_overrides(
         if boost is not None:
             value = boost["value"]
             new_score = score * value if boost["mode"] == "multiplier" else score + value
+            if not math.isfinite(new_score):
+                new_score = math.copysign(_LARGEST, new_score)
             reason = boost.get("text") or boost_reason(boost)
         kept.append(
             {

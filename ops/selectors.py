@@ -88,6 +88,13 @@ def overrides_for_item(*, model: MLModel, item_id: str) -> QuerySet[Override]:
     return override_list(at=clock.now(), model_slug=model.slug, item_id=item_id)
 
 
+def overrides_naming_decision(*, prediction: Prediction) -> QuerySet[Override]:
+    """Entries of the prediction's model (or of all models) whose item_id is this decision's customer
+    or request id: stored by mistake for a decision that is not about an item, and never applied."""
+    names = [name for name in (prediction.entity_id, prediction.request_id) if name]
+    return override_list(at=clock.now(), model_slug=prediction.model.slug).filter(item_id__in=names)
+
+
 def audit_list(
     *,
     action: str = "",

@@ -11,9 +11,17 @@ from django.db.models import Q
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import Label, MLModel, Prediction
 
-from . import clock
+from . import clock, targets
 from .apps import ACT_PERMISSION
 from .models import AuditRecord, Correction, Override, OverrideState, next_change_seq
+
+# Reasons are shown in every row of the console's tables and in serving's rerank answers.
+REASON_MAX_LENGTH = 1000
+ITEM_MAX_LENGTH = 200
+# A x100 multiplier or a +-100 additive boost already puts any item first or last; beyond that a
+# value is a typo, and with large scores it would overflow to infinity.
+MULTIPLIER_RANGE = (0.01, 100.0)
+ADDITIVE_MAX = 100.0
 
 
 def user_can_act(user) -> bool:
@@ -39,12 +47,14 @@ def _lock_item(item_id: str) -> None:
     advisory_lock(LockSpace.OPS_ITEM, item_id)
 
 
-def _clean_text(value: str | None, field: str, label: str, max_length: int | None = None) -> str:
+def _clean_text(value: str | None, field: str, label: str, max_length: int = REASON_MAX_LENGTH) -> str:
     text = (value or "").strip()
     if not text:
         raise ValidationError({field: f"{label} is required."})
-    if max_length and len(text) > max_length:
-        raise ValidationError({field: f"{label} must be at most {max_length} characters."})
+    if len(text) > max_length:
+        raise ValidationError(
+            {field: f"{label} must be at most {max_length:,} characters (it has {len(text):,})."}
+        )
     return text
 
 
@@ -87,17 +97,42 @@ def _live(queryset, at: datetime):
     return queryset.filter(revoked_at__isnull=True).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
 
 
+def _create_override(
+    *, actor, action: str, model: MLModel | None, item_id: str, reason: str, now: datetime, **fields
+) -> Override:
+    """Insert an override and its audit record (the caller holds the transaction and the item lock)."""
+    override = Override.objects.create(
+        model=model, item_id=item_id, reason=reason, created_by=actor, created_at=now, **fields
+    )
+    _audit(
+        actor=actor,
+        action=action,
+        obj=override,
+        reason=reason,
+        before=None,
+        after=override_snapshot(override),
+        model_slug=model.slug if model else "",
+        item_id=item_id,
+    )
+    return override
+
+
 def override_blacklist(
     *, actor, model: MLModel | None, item_id: str, reason: str, expires_at: datetime | None = None
 ) -> Override:
     """Blacklist ``item_id`` for ``model`` (None: every model) from now until ``expires_at`` (None: until
-    revoked). Refuses a second entry while one already covers the item for that model."""
+    revoked). Refuses a second entry while one already covers the item for that model, a model whose
+    decisions are not about items, and an id that names a customer or a request rather than an item.
+
+    The returned override carries ``warnings``: a never-served item (cold start), and boosts of the
+    item that stop mattering because a blacklisted item is removed whatever its boost."""
     _require_actor(actor)
-    item_id = _clean_text(item_id, "item_id", "Item", 200)
+    item_id = _clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
     reason = _clean_text(reason, "reason", "A reason")
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise ValidationError({"expires_at": "The expiry must be in the future."})
+    warnings = targets.override_target_check(model=model, item_id=item_id, kind=Override.Kind.BLACKLIST)
     with transaction.atomic():
         _lock_item(item_id)
         existing = _live(Override.objects.filter(kind=Override.Kind.BLACKLIST, item_id=item_id), now)
@@ -110,26 +145,19 @@ def override_blacklist(
                     f"(entry #{duplicate.pk}); revoke that entry first or leave it as it is."
                 }
             )
-        override = Override.objects.create(
-            kind=Override.Kind.BLACKLIST,
-            model=model,
-            item_id=item_id,
-            starts_at=now,
-            ends_at=expires_at,
-            reason=reason,
-            created_by=actor,
-            created_at=now,
-        )
-        _audit(
-            actor=actor,
-            action=AuditRecord.Action.BLACKLIST,
-            obj=override,
-            reason=reason,
-            before=None,
-            after=override_snapshot(override),
-            model_slug=model.slug if model else "",
-            item_id=item_id,
-        )
+        boosts = _live(Override.objects.filter(kind=Override.Kind.BOOST, item_id=item_id), now)
+        if model is not None:
+            boosts = boosts.filter(model=model)
+        warnings += [
+            f"Boost #{boost.pk} ({boost.describe()} on {boost.scope_label}) no longer applies while this "
+            "blacklist stands: a blacklisted item is removed from the ranking whatever its boost."
+            for boost in boosts.select_related("model")
+        ]
+        override = _create_override(
+            actor=actor, action=AuditRecord.Action.BLACKLIST, model=model, item_id=item_id, reason=reason,
+            now=now, kind=Override.Kind.BLACKLIST, starts_at=now, ends_at=expires_at,
+        )  # fmt: skip
+    override.warnings = warnings
     return override
 
 
@@ -142,8 +170,15 @@ def _validate_boost(mode: str, value, starts_at: datetime, ends_at: datetime, no
         raise ValidationError(
             {"value": "A multiplier must be above 0 and not 1 (e.g. 1.5 to raise by half)."}
         )
+    low, high = MULTIPLIER_RANGE
+    if mode == Override.BoostMode.MULTIPLIER and not low <= value <= high:
+        raise ValidationError({"value": f"A multiplier must be between {low:g} and {high:g}."})
     if mode == Override.BoostMode.ADDITIVE and value == 0:
         raise ValidationError({"value": "An additive boost of 0 would change nothing."})
+    if mode == Override.BoostMode.ADDITIVE and abs(value) > ADDITIVE_MAX:
+        raise ValidationError(
+            {"value": f"An additive boost must be between {-ADDITIVE_MAX:g} and {ADDITIVE_MAX:g}."}
+        )
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The end must be after the start."})
     if ends_at <= now:
@@ -168,16 +203,19 @@ def override_boost(
     ends_at: datetime | None = None,
 ) -> Override:
     """Boost ``item_id``'s score for ``model`` between ``starts_at`` (default now) and ``ends_at``
-    (default a week later, at most VIGIL_BOOST_MAX_DAYS). One boost per item and model at a time."""
+    (default a week later, at most VIGIL_BOOST_MAX_DAYS). One boost per item and model at a time, none
+    on an item blacklisted during that period, none on a model whose decisions are not about items.
+    The returned override carries ``warnings`` (a never-served item: cold start)."""
     _require_actor(actor)
     if model is None:
         raise ValidationError({"model": "Choose the model whose scores the boost changes."})
-    item_id = _clean_text(item_id, "item_id", "Item", 200)
+    item_id = _clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
     reason = _clean_text(reason, "reason", "A reason")
     now = clock.now()
     starts_at = starts_at or now
     ends_at = ends_at or starts_at + timedelta(days=boost_default_days())
     value = _validate_boost(mode, value, starts_at, ends_at, now)
+    warnings = targets.override_target_check(model=model, item_id=item_id, kind=Override.Kind.BOOST)
     with transaction.atomic():
         _lock_item(item_id)
         overlapping = (
@@ -192,28 +230,27 @@ def override_boost(
                     f"(entry #{overlapping.pk}, {overlapping.describe()}); revoke it first."
                 }
             )
-        override = Override.objects.create(
-            kind=Override.Kind.BOOST,
-            model=model,
-            item_id=item_id,
-            boost_mode=mode,
-            boost_value=value,
-            starts_at=starts_at,
+        blacklisted = (
+            _live(Override.objects.filter(kind=Override.Kind.BLACKLIST, item_id=item_id), now)
+            .filter(Q(model=model) | Q(model__isnull=True), starts_at__lt=ends_at)
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=starts_at))
+            .select_related("model")
+            .first()
+        )
+        if blacklisted is not None:
+            raise ValidationError(
+                {
+                    "item_id": f"Item '{item_id}' is blacklisted for {blacklisted.scope_label} (entry "
+                    f"#{blacklisted.pk}) in that period, so a boost would never apply; revoke the "
+                    "blacklist first if the item should be served again."
+                }
+            )
+        override = _create_override(
+            actor=actor, action=AuditRecord.Action.BOOST, model=model, item_id=item_id, reason=reason,
+            now=now, kind=Override.Kind.BOOST, boost_mode=mode, boost_value=value, starts_at=starts_at,
             ends_at=ends_at,
-            reason=reason,
-            created_by=actor,
-            created_at=now,
-        )
-        _audit(
-            actor=actor,
-            action=AuditRecord.Action.BOOST,
-            obj=override,
-            reason=reason,
-            before=None,
-            after=override_snapshot(override),
-            model_slug=model.slug,
-            item_id=item_id,
-        )
+        )  # fmt: skip
+    override.warnings = warnings
     return override
 
 

@@ -1,7 +1,9 @@
 """Read-only pages of the ops console: lookup, decision, overrides (with CSV), audit log."""
 
 import csv
-from datetime import datetime, time, timedelta
+import json
+import re
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -83,12 +85,11 @@ def feature_rows(prediction) -> list[dict]:
 def decision(request, model_slug: str, request_id: str):
     prediction = selectors.prediction_get(model_slug=model_slug, request_id=request_id)
     now = clock.now()
-    overrides = []
     if prediction.item_id:
-        overrides = [
-            (override, override.state_at(now))
-            for override in selectors.overrides_for_item(model=prediction.model, item_id=prediction.item_id)
-        ]
+        found = selectors.overrides_for_item(model=prediction.model, item_id=prediction.item_id)
+    else:
+        found = selectors.overrides_naming_decision(prediction=prediction)
+    overrides = [(override, override.state_at(now)) for override in found]
     context = {
         "nav": "ops",
         "tab": "lookup",
@@ -173,6 +174,51 @@ def overrides_csv(request):
     return response
 
 
+# Audit JSON comes back from jsonb with its keys reordered; show them in the order people read them.
+AUDIT_KEY_ORDER = [
+    "id", "kind", "model", "item_id", "boost_mode", "boost_value", "starts_at", "ends_at", "reason",
+    "revoked_at", "revoke_reason", "prediction", "score", "label", "corrected_outcome", "recorded_as_label",
+]  # fmt: skip
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _readable(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if _ISO_MOMENT.match(value):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.utcoffset() is not None:
+                moment = moment.astimezone(UTC)
+            return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def audit_changes(before: dict | None, after: dict | None) -> list[dict]:
+    """An audit record's before/after as rows of {"key", "before", "after", "changed"}: known keys in
+    reading order, then the rest alphabetically; fields empty on both sides are left out; values as an
+    agent reads them (text, numbers, yes/no, UTC times, "—" for none)."""
+    before, after = before or {}, after or {}
+    present = set(before) | set(after)
+    keys = [key for key in AUDIT_KEY_ORDER if key in present] + sorted(present - set(AUDIT_KEY_ORDER))
+    return [
+        {
+            "key": key.replace("_", " "),
+            "before": _readable(before.get(key)),
+            "after": _readable(after.get(key)),
+            "changed": before.get(key) != after.get(key),
+        }
+        for key in keys
+        if before.get(key) is not None or after.get(key) is not None
+    ]
+
+
 def _day_start(day) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
@@ -191,14 +237,11 @@ def audit(request):
         since=_day_start(data.get("since")),
         until=_day_start(until + timedelta(days=1)) if until else None,
     )
+    page = _page(request, records)
+    for record in page:
+        record.changes = audit_changes(record.before, record.after)
     return render(
         request,
         "ops/audit.html",
-        {
-            "nav": "ops",
-            "tab": "audit",
-            "form": form,
-            "page": _page(request, records),
-            "query": _query_without_page(request),
-        },
+        {"nav": "ops", "tab": "audit", "form": form, "page": page, "query": _query_without_page(request)},
     )

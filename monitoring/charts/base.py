@@ -78,3 +78,16 @@ def empty_figure(*, title: str, reason: str, height: int = 320) -> Figure:
 def is_empty(figure: Figure) -> bool:
     meta = figure.get("layout", {}).get("meta")
     return isinstance(meta, dict) and bool(meta.get("empty"))
+
+
+def secondary_axis(title: str, **extra) -> dict:
+    """A right-hand y axis with its own round ticks. plotly.js syncs an overlaying axis' ticks to
+    the primary gridlines by default, which labels them with values such as 87.1, 65, 43, 20.9."""
+    return {
+        "title": {"text": title},
+        "overlaying": "y",
+        "side": "right",
+        "tickmode": "auto",
+        "showgrid": False,
+        **extra,
+    }

@@ -5,7 +5,19 @@ Times are ISO strings (UTC) or datetimes; ``None`` in a value list is a gap in t
 
 from collections.abc import Sequence
 
-from .base import BLUE, DRIFT_SCALE, GREY, ORANGE, PURPLE, SKY, VERMILLION, Figure, empty_figure, layout
+from .base import (
+    BLUE,
+    DRIFT_SCALE,
+    GREY,
+    ORANGE,
+    PURPLE,
+    SKY,
+    VERMILLION,
+    Figure,
+    empty_figure,
+    layout,
+    secondary_axis,
+)
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
@@ -86,7 +98,7 @@ def performance_figure(
         "layout": layout(
             title=title,
             y_title=y_title,
-            yaxis2={"title": {"text": "Label coverage (%)"}, "overlaying": "y", "side": "right", "range": [0, 100]},
+            yaxis2=secondary_axis("Label coverage (%)", range=[0, 100]),
             margin={"r": 64},
             barmode="overlay",
         ),
@@ -216,7 +228,7 @@ def drift_share_figure(
             title=title,
             y_title="Drifted features (%)",
             yaxis={"range": [0, 100]},
-            yaxis2={"title": {"text": "Reconstruction error"}, "overlaying": "y", "side": "right"},
+            yaxis2=secondary_axis("Reconstruction error"),
             margin={"r": 64},
         ),
     }
@@ -323,7 +335,7 @@ def prediction_figure(
         "layout": layout(
             title=title,
             y_title=score_title,
-            yaxis2={"title": {"text": "Positive labels (%)"}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            yaxis2=secondary_axis("Positive labels (%)", rangemode="tozero"),
             margin={"r": 64},
         ),
     }

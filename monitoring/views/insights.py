@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
+from monitoring.charts.model import METRIC_LABELS
 from monitoring.health import (  # noqa: F401 - Health, health_from_rows and PRIMARY_METRIC: the views' names
     LOWER_IS_BETTER,
     PRIMARY_METRIC,
@@ -90,7 +91,7 @@ def summarise(
     if guessed:
         last_when, last_value = guessed[-1]
         sentences.append(
-            f"Without labels yet, estimated {metric} is {last_value:.2f} on {_when(last_when, granularity)}."
+            f"Without labels yet, estimated {metric_words(metric)} is {last_value:.2f} on {_when(last_when, granularity)}."
         )
     anomalies = [r.start for r in rows if r.volume_anomaly]
     if anomalies:
@@ -104,11 +105,18 @@ def summarise(
     return sentences
 
 
+def metric_words(metric: str) -> str:
+    """A metric's name inside a sentence: "accuracy", "macro F1", but "MAE" and "ROC AUC" stay capitals."""
+    label = METRIC_LABELS.get(metric, metric)
+    return label if label.split()[0].isupper() else label[:1].lower() + label[1:]
+
+
 def _metric_sentence(metric, first, last, granularity, known, kind) -> str:
     worse = last > first if metric in LOWER_IS_BETTER else last < first
+    name = metric_words(metric)
     if abs(last - first) < METRIC_CHANGE:
-        return f"{kind.capitalize()} {metric} held at {last:.2f} ({_when(known[0][0], granularity)} to {_when(known[-1][0], granularity)})."
+        return f"{kind.capitalize()} {name} held at {last:.2f} ({_when(known[0][0], granularity)} to {_when(known[-1][0], granularity)})."
     verb = "fell" if worse else "improved"
     if metric in LOWER_IS_BETTER:
         verb = "worsened" if worse else "improved"
-    return f"{kind.capitalize()} {metric} {verb} from {first:.2f} to {last:.2f}."
+    return f"{kind.capitalize()} {name} {verb} from {first:.2f} to {last:.2f}."

@@ -74,6 +74,9 @@ def model_charts(
     worst = {key: [r.worst.get(f"{key}_rate", (None, None))[0] for r in rows] for key in ("null", "out_of_range", "unseen")}
     worst_name = {key: [r.worst.get(f"{key}_rate", (None, None))[1] for r in rows] for key in worst}
     rows_with_quality = any(r.quality for r in rows)
+    estimated = [r.estimated.get(metric) for r in rows]
+    # Name the dashed line only when there is one: regression models have no label-free estimate.
+    estimate_words = "label-free estimate (dashed), " if any(v is not None for v in estimated) else ""
     return [
         chart(
             "performance",
@@ -81,11 +84,11 @@ def model_charts(
                 times=times,
                 metric=metric,
                 realised=[r.metrics.get(metric) for r in rows],
-                estimated=[r.estimated.get(metric) for r in rows],
+                estimated=estimated,
                 coverage=[r.label_coverage for r in rows],
                 unit="minutes" if metric in ("mae", "rmse") and model.task == "regression" else "",
             ),
-            description="Realised metric from labels (solid), label-free estimate (dashed), label coverage (bars).",
+            description=f"Realised metric from labels (solid), {estimate_words}label coverage (bars).",
         ),
         chart(
             "drift-heatmap",

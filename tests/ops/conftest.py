@@ -115,6 +115,12 @@ def recs(db):
 
 
 @pytest.fixture
+def offers(db):
+    """A second ranking model, with no decisions logged yet: overrides on it are about items."""
+    return MLModel.objects.create(slug="offers", name="Offers", task="ranking")
+
+
+@pytest.fixture
 def frozen(monkeypatch):
     """frozen(t) makes ops.clock.now() return t (and returns t); call again to move time."""
 

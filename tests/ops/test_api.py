@@ -18,12 +18,12 @@ def rerank(client, slug: str, candidates, **extra):
     return client.post(f"/api/v1/models/{slug}/rerank/", {"candidates": candidates, **extra}, format="json")
 
 
-def test_overrides_lists_active_entries_only(client_with, agent, recs, loan, frozen, now):
+def test_overrides_lists_active_entries_only(client_with, agent, recs, offers, frozen, now):
     services.override_blacklist(actor=agent, model=recs, item_id="sku-1", reason="recalled")
     services.override_blacklist(
         actor=agent, model=None, item_id="sku-9", reason="unsafe", expires_at=now + timedelta(days=2)
     )
-    services.override_blacklist(actor=agent, model=loan, item_id="sku-5", reason="other model")
+    services.override_blacklist(actor=agent, model=offers, item_id="sku-5", reason="other model")
     services.override_boost(
         actor=agent, model=recs, item_id="sku-3", mode="multiplier", value=2, reason="new"
     )
@@ -93,10 +93,10 @@ def test_etag_304_and_changes_on_write_revoke_and_time(client_with, agent, recs,
     assert stored.state_at(now + timedelta(hours=1)) == "expired"
 
 
-def test_other_models_writes_do_not_change_the_etag(client_with, agent, recs, loan, now):
+def test_other_models_writes_do_not_change_the_etag(client_with, agent, recs, offers, now):
     client = client_with("read")
     etag = client.get("/api/v1/models/recs/overrides/")["ETag"]
-    services.override_blacklist(actor=agent, model=loan, item_id="x", reason="r")
+    services.override_blacklist(actor=agent, model=offers, item_id="x", reason="r")
     assert client.get("/api/v1/models/recs/overrides/", HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 

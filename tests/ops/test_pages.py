@@ -143,13 +143,13 @@ def test_revoke_form(logged_in, agent, recs):
 
 
 @pytest.fixture
-def history(agent, admin_user, recs, loan, frozen):
+def history(agent, admin_user, recs, offers, frozen):
     frozen(T0)
     a = services.override_blacklist(actor=agent, model=recs, item_id="sku-1", reason="=cmd|' /C calc'!A0")
     services.override_blacklist(actor=admin_user, model=None, item_id="sku-2", reason="all")
     b = services.override_boost(actor=agent, model=recs, item_id="sku-3", mode="multiplier", value=2, reason="new",
                                 ends_at=T0 + timedelta(days=1))  # fmt: skip
-    services.override_boost(actor=agent, model=loan, item_id="sku-3", mode="additive", value=1, reason="later",
+    services.override_boost(actor=agent, model=offers, item_id="sku-3", mode="additive", value=1, reason="later",
                             starts_at=T0 + timedelta(days=5), ends_at=T0 + timedelta(days=6))  # fmt: skip
     services.override_revoke(actor=admin_user, override_id=a.pk, reason="wrong item")
     frozen(T0 + timedelta(days=2))
@@ -165,7 +165,7 @@ def history(agent, admin_user, recs, loan, frozen):
         ({"state": "expired"}, ["sku-3"]),
         ({"state": "scheduled"}, ["sku-3"]),
         ({"model": "*"}, ["sku-2"]),
-        ({"model": "loan-default"}, ["sku-2", "sku-3"]),
+        ({"model": "offers"}, ["sku-2", "sku-3"]),
         ({"creator": "boss"}, ["sku-2"]),
         ({"item": "sku-3", "kind": "boost"}, ["sku-3", "sku-3"]),
     ],
