@@ -5,13 +5,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 from django.views import defaults
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.healthz import healthz
 from core.roles import home_url
-
-
-def healthz(request):
-    return JsonResponse({"status": "ok"})
 
 
 @login_required
@@ -26,7 +23,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("home/", home, name="home"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/v1/", include("monitoring.api.metrics_urls")),
     path("api/v1/", include("explain.api.urls")),
