@@ -128,6 +128,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("VIGIL_LOGIN_LOCKOUT_MINUTES", "15"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
