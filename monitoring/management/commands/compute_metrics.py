@@ -65,7 +65,8 @@ class Command(BaseCommand):
             profile_rebuild(version=version)  # first profile: re-folds rows folded without bins
         else:
             sketches_compact_all(version_id=version.pk)
-        windows = WindowSketch.objects.filter(version=version, segment="")
+        # What version_analyse walks: hour and day windows of all rows and of every tracked segment.
+        windows = WindowSketch.objects.filter(version=version, granularity__in=("hour", "day"))
         if since:
             windows = windows.filter(window_start__gte=since)
         if until:
