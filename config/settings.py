@@ -215,6 +215,8 @@ CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {
     "task": "monitoring.tasks.compact_sketches_task",
     "schedule": envint("VIGIL_COMPACT_SECONDS", "60"),
 }
+# The model page says analyses are late when data waits longer than this to be analysed.
+VIGIL_ANALYSIS_LATE_SECONDS = envint("VIGIL_ANALYSIS_LATE_SECONDS", "300")
 # Rows received more than this after their timestamp count as late (data quality).
 VIGIL_LATE_SECONDS = envint("VIGIL_LATE_SECONDS", "3600")
 # Segments per version that get sketches of their own (monitoring.models.TrackedSegment).
