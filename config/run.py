@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lock = take_var_dir(VAR_DIR)
         check_port_free(args.host, args.port)
-        # This run holds var/: a Redis left there by a killed run is adopted and stopped at the end.
-        env, handles = embedded_env(VAR_DIR, attach=False, adopt=True)
+        env, handles = embedded_env(VAR_DIR, attach=False)
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         env.setdefault("SITE_URL", url)
         env.setdefault("PYTHONUNBUFFERED", "1")  # children's logs interleave in order
