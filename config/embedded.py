@@ -182,6 +182,8 @@ def manage_env() -> None:
         os.environ.setdefault("SECRET_KEY", local_secret_key(VAR_DIR))
         return
     if (VAR_DIR / "pgdata" / "PG_VERSION").exists():
+        base = str(Path(__file__).resolve().parent.parent)  # `-m config.embedded` from any directory
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [base, os.environ.get("PYTHONPATH")]))
         os.execv(sys.executable, [sys.executable, "-m", "config.embedded", sys.executable, *sys.argv])
 
 

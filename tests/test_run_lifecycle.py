@@ -115,6 +115,27 @@ def test_embedded_helper_leaves_a_redis_it_did_not_start_running(var):
     assert not redis_answers(socket_path)
 
 
+def test_manage_py_with_nothing_running_starts_and_stops_the_embedded_servers(var, tmp_path):
+    env = helper_env(var)
+    # A first run made var/pgdata (here: a helper that just initialises the servers).
+    made = subprocess.run([sys.executable, "-m", "config.embedded", sys.executable, "-c", "pass"],
+                          cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (var / "pgdata" / "PG_VERSION").exists()
+    # From another directory, with no DATABASE_URL: manage.py starts the servers for itself.
+    checked = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "check", "--database", "default"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert "embedded PostgreSQL at" in checked.stderr and "no issues" in checked.stdout
+    time.sleep(0.5)
+    postmaster = var / "pgdata" / "postmaster.pid"
+    assert not postmaster.exists(), "the embedded PostgreSQL was left running"
+    redis_socket = re.search(r"embedded Redis at redis\+socket://(\S+)", checked.stderr)[1]
+    assert not redis_answers(redis_socket)
+
+
 def test_run_refuses_a_port_in_use(var):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
