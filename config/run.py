@@ -164,7 +164,10 @@ def record_instance(var_dir: Path, url: str, env: dict, handles: list, children:
     info = {"pid": os.getpid(), "url": url, "database_url": env["DATABASE_URL"],
             "broker_url": env["CELERY_BROKER_URL"], "processes": processes}  # fmt: skip
     tmp = var_dir / f".{INSTANCE_FILE}.tmp"
-    tmp.write_text(json.dumps(info, indent=1))
+    tmp.unlink(missing_ok=True)
+    # 0600: a DATABASE_URL of your own may carry a password.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+        fh.write(json.dumps(info, indent=1))
     tmp.replace(var_dir / INSTANCE_FILE)
 
 
