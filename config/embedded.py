@@ -54,10 +54,37 @@ def start_postgres(data_dir: Path) -> Handle:
     import pgserver
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    forget_dead_users(data_dir)
     # pgserver counts its users on disk (one pid per process) and stops the server when the
     # last one leaves: attaching to a running server and leaving it is safe.
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     return Handle("postgres", server, owned=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def forget_dead_users(data_dir: Path) -> None:
+    """Drop killed processes from pgserver's list of users of ``data_dir``.
+
+    pgserver stops PostgreSQL when its last user leaves, but a user killed with SIGKILL never
+    leaves the list: every later run would then leave the server running when it stops.
+    """
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    if not (data_dir / ".handle_pids.json").exists():
+        return
+    with PostgresServer._lock:
+        users = DiskList(data_dir / ".handle_pids.json")
+        pids = users.get()
+        living = [pid for pid in pids if pid_alive(pid)]
+        if living != pids:
+            users.put(living)
 
 
 def start_redis(data_dir: Path) -> Handle:

@@ -122,6 +122,10 @@ def test_manage_py_with_nothing_running_starts_and_stops_the_embedded_servers(va
                           cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=180)  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert (var / "pgdata" / "PG_VERSION").exists()
+    # A user of the server killed outright (kill -9) stays in pgserver's list of its users.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (var / "pgdata" / ".handle_pids.json").write_text(json.dumps([gone.pid]))
     # From another directory, with no DATABASE_URL: manage.py starts the servers for itself.
     checked = subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), "check", "--database", "default"],
