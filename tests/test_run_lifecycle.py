@@ -92,6 +92,15 @@ class Run:
 def var():
     path = Path(tempfile.mkdtemp(prefix="vigil-life-"))
     yield path
+    postmaster = path / "pgdata" / "postmaster.pid"
+    if postmaster.exists():  # a failed test must not leave its PostgreSQL behind
+        pid = int(postmaster.read_text().split()[0])
+        if alive(pid):
+            os.kill(pid, signal.SIGINT)
+            for _ in range(50):
+                if not alive(pid):
+                    break
+                time.sleep(0.1)
     subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
