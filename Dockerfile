@@ -23,4 +23,7 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \
 
 USER vigil
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "300", "--access-logfile", "-"]
+# gthread: a client stalling mid-body holds one thread, not a worker; bodies have their own
+# read timeout (VIGIL_BODY_TIMEOUT_SECONDS); --timeout only restarts a hung worker.
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", \
+     "--threads", "8", "--timeout", "30", "--access-logfile", "-"]

@@ -1,10 +1,12 @@
 # Two commands: `make run` (the app with a demo) and `make test` (the whole suite).
+# `make manage ARGS="create_api_token serving --scopes ingest,read"` runs a manage.py command
+# against the servers of the running `make run` (or starts the embedded ones for it).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench browser clean
+.PHONY: run test manage lint bench browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +21,9 @@ browser:
 
 run: $(STAMP)
 	$(PY) -m config.run
+
+manage: $(STAMP)
+	$(PY) manage.py $(ARGS)
 
 test: $(STAMP) browser
 	PYTHONUNBUFFERED=1 $(PY) -m config.embedded $(PY) -m pytest $(PYTEST_ARGS)

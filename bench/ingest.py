@@ -175,7 +175,8 @@ def main() -> None:
     args = parser.parse_args()
 
     url, embedded = database_url()
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "False"}
+    env = {"SECRET_KEY": "bench-only", **os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DEBUG": "False"}  # fmt: skip
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     import django

@@ -2,12 +2,20 @@
 
 Starts embedded PostgreSQL/Redis unless DATABASE_URL/CELERY_BROKER_URL are set, migrates,
 collects static files, starts gunicorn, a Celery worker and beat, waits for /healthz,
-seeds the demo once, prints the URL and logins, then supervises until Ctrl-C or SIGTERM.
+seeds the demo once, prints the URL and logins, then supervises until Ctrl-C, SIGTERM or
+SIGHUP (the terminal closed).
+
+While it runs it holds ``var/instance.lock`` and records itself in ``var/instance.json``
+(its pid, URL, servers and children): ``manage.py`` finds the servers through it, and the
+next ``make run`` tells a running or half-dead instance from a clean start.
 """
 
 import argparse
+import fcntl
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .embedded import VAR_DIR, embedded_env, stop
+from .embedded import INSTANCE_FILE, LOCK_FILE, VAR_DIR, embedded_env, read_instance, stop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0
@@ -24,17 +32,28 @@ LOGINS = (("admin", "vigil-admin", "Admins"), ("scientist", "vigil-scientist", "
 
 
 class Stopped(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT so every exit path runs the same cleanup."""
+    """Raised in the main thread by SIGTERM/SIGINT/SIGHUP so every exit path runs the same cleanup."""
+
+
+class Refused(Exception):
+    """This run cannot start: the message says why and what to do."""
 
 
 def say(message: str) -> None:
-    print(f"[vigil] {message}", flush=True)
+    try:
+        print(f"[vigil] {message}", flush=True)
+    except OSError:  # the terminal closed (SIGHUP): keep stopping, silently
+        pass
 
 
 def service_commands(python: str, host: str, port: int, workers: int) -> dict[str, list[str]]:
+    # gthread: a client that stalls mid-body holds one thread, not a whole worker (sync workers
+    # let two such clients block every request, /healthz included). --timeout only restarts a
+    # worker whose main loop hangs; bodies get their own read timeout (config.wsgi).
     return {
         "web": [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--timeout", "300", "--graceful-timeout", "10", "--no-control-socket", "--access-logfile", "-"],
+                "--worker-class", "gthread", "--threads", "8", "--timeout", "30", "--graceful-timeout", "10",
+                "--no-control-socket", "--access-logfile", "-"],
         "worker": [python, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "2",
                    "--loglevel", "INFO"],
         "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
@@ -77,6 +96,81 @@ def terminate(children: dict[str, subprocess.Popen], timeout: float = STOP_TIMEO
             child.wait()
 
 
+def process_alive(pid: int, names: tuple[str, ...]) -> bool:
+    """True when ``pid`` runs and its command line mentions one of ``names`` (a reused pid does not count)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status and any(name in cmdline for name in names)
+
+
+PROCESS_NAMES = {"web": ("gunicorn",), "worker": ("celery",), "beat": ("celery",),
+                 "postgres": ("postgres",), "redis": ("redis-server",)}  # fmt: skip
+
+
+def take_var_dir(var_dir: Path):
+    """Lock ``var_dir`` for this run, or say why another run (live or half-dead) is in the way."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(var_dir / LOCK_FILE, "a")  # noqa: SIM115 - held open for the whole run
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        info = read_instance(var_dir) or {}
+        raise Refused(
+            f"Vigil is already running from {var_dir} (pid {info.get('pid', '?')}, {info.get('url', '?')}).\n"
+            f"  Use that one, or stop it (Ctrl-C in its terminal, or: kill {info.get('pid', '<pid>')}),\n"
+            "  or run a second one on other data: VIGIL_VAR_DIR=/some/dir PORT=8001 make run"
+        ) from None
+    info = read_instance(var_dir)
+    if info:
+        # The previous run died without cleaning up (kill -9, power loss): its processes may live on.
+        left = {name: pid for name, pid in info.get("processes", {}).items()
+                if process_alive(pid, PROCESS_NAMES.get(name, (name,)))}  # fmt: skip
+        if left:
+            lock.close()
+            listing = ", ".join(f"{name} pid {pid}" for name, pid in left.items())
+            raise Refused(
+                f"A previous Vigil run (pid {info.get('pid')}) was killed before it could stop its processes;\n"
+                f"  these still run from {var_dir}: {listing}.\n"
+                f"  Stop them with: kill {' '.join(str(pid) for pid in left.values())}\n"
+                "  then run `make run` again."
+            )
+        (var_dir / INSTANCE_FILE).unlink(missing_ok=True)
+    return lock
+
+
+def check_port_free(host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            pass
+    except OSError:
+        return
+    raise Refused(
+        f"Something already answers on {host}:{port} (another Vigil, or another program).\n"
+        f"  Stop it, or pick another port: PORT={port + 1} make run"
+    )
+
+
+def record_instance(var_dir: Path, url: str, env: dict, handles: list, children: dict) -> None:
+    processes = {name: child.pid for name, child in children.items()}
+    for handle in handles:
+        if handle.owned and handle.name == "redis" and handle.server.pid:
+            processes["redis"] = handle.server.pid
+        elif handle.name == "postgres":
+            processes["postgres"] = handle.server.get_pid()
+    info = {"pid": os.getpid(), "url": url, "database_url": env["DATABASE_URL"],
+            "broker_url": env["CELERY_BROKER_URL"], "processes": processes}  # fmt: skip
+    tmp = var_dir / f".{INSTANCE_FILE}.tmp"
+    tmp.unlink(missing_ok=True)
+    # 0600: a DATABASE_URL of your own may carry a password.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+        fh.write(json.dumps(info, indent=1))
+    tmp.replace(var_dir / INSTANCE_FILE)
+
+
 def banner(url: str, seeded: bool) -> None:
     lines = [f"Vigil is running at {url}/", f"API docs: {url}/api/docs/"]
     if seeded:
@@ -98,17 +192,25 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum, frame):
         raise Stopped(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    for signum in stop_signals:
+        signal.signal(signum, on_signal)
     url = f"http://{args.host}:{args.port}"
     python = sys.executable
     handles: list = []
     children: dict[str, subprocess.Popen] = {}
+    lock = None
     try:
-        env, handles = embedded_env(VAR_DIR)
+        lock = take_var_dir(VAR_DIR)
+        check_port_free(args.host, args.port)
+        env, handles = embedded_env(VAR_DIR, attach=False)
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         env.setdefault("SITE_URL", url)
         env.setdefault("PYTHONUNBUFFERED", "1")  # children's logs interleave in order
+        env["VIGIL_LOCAL_RUN"] = "1"
+        if os.geteuid() == 0:
+            say("running as root: fine for a local demo; Celery's warning about it is silenced here "
+                "(the worker accepts JSON messages only; the Docker image runs as an unprivileged user)")
         manage = [python, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=BASE_DIR, check=True)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=BASE_DIR, check=True)
@@ -116,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             # Own session: Ctrl-C reaches only this supervisor, which then stops children in order.
             children[name] = subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True)
             say(f"started {name} (pid {children[name].pid})")
+        record_instance(VAR_DIR, url, env, handles, children)
         wait_healthy(url, children)
         if not args.no_seed:
             say("seeding the demo (first run only; a few minutes at full scale)")
@@ -133,16 +236,22 @@ def main(argv: list[str] | None = None) -> int:
     except Stopped as exc:
         say(f"{exc}: stopping")
         return 0
+    except Refused as exc:
+        say(str(exc))
+        return 1
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         say(f"error: {exc}")
         return 1
     finally:
         # A second Ctrl-C while stopping must not leave orphans: ignore it.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        terminate(children)
-        stop(handles)
-        say("stopped")
+        for signum in stop_signals:
+            signal.signal(signum, signal.SIG_IGN)
+        if lock is not None:
+            terminate(children)
+            stop(handles)
+            (VAR_DIR / INSTANCE_FILE).unlink(missing_ok=True)
+            lock.close()
+            say("stopped")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,60 @@
 """Vigil settings. Every deployment value comes from the environment, with safe local defaults."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import plotly
+from django.core.exceptions import ImproperlyConfigured
 
 from .database import parse_database_url
 from .env import envbool, envfloat, envint, envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = envbool("DEBUG", "False")
+SECRET_KEY = os.getenv("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        # A known key lets anyone forge sessions: never fall back to one silently.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random string, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (`make run`, `make test` and "
+            "manage.py make one under var/ by themselves), or DEBUG=True for development."
+        )
+    SECRET_KEY = "dev-only-insecure-key"
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000")
+
+# Behind a TLS-terminating proxy, name the header it sets (e.g. X-Forwarded-Proto) so Django
+# knows the request was https: HSTS and Secure cookies then apply. Only set it when the proxy
+# always sets (or strips) that header, or clients can claim https.
+_PROXY_SSL_HEADER = os.getenv("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+BEHIND_TLS = SITE_URL.startswith("https://") or SECURE_PROXY_SSL_HEADER is not None
+# HSTS is sent on https requests only (SecurityMiddleware), so it is safe to default on.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", str(BEHIND_TLS and not DEBUG))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no page script reads the token: forms carry it
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# config.middleware.ContentSecurityPolicyMiddleware. Pages load scripts from /static/ only
+# (figures travel as JSON in <script type="application/json">); plotly sets inline styles.
+CONTENT_SECURITY_POLICY = os.getenv(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -28,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "core",
     "monitoring",
     "explain",
@@ -36,7 +77,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
+    "config.middleware.BodyTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -71,6 +116,19 @@ DATABASES = {
 # Each concurrent test run (e.g. two developers on one machine) can pick its own test database.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("VIGIL_TEST_DB", "test_vigil")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Login throttling (django-axes): after VIGIL_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked out for VIGIL_LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "core.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("VIGIL_LOGIN_FAILURE_LIMIT", "10")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("VIGIL_LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -103,6 +161,8 @@ VIGIL_MAX_BATCH_ROWS = envint("VIGIL_MAX_BATCH_ROWS", "50000")
 VIGIL_MAX_BODY_BYTES = envint("VIGIL_MAX_BODY_BYTES", str(100 * 1024 * 1024))
 VIGIL_MAX_ARTIFACT_BYTES = envint("VIGIL_MAX_ARTIFACT_BYTES", str(200 * 1024 * 1024))
 VIGIL_MAX_FUTURE_SECONDS = envint("VIGIL_MAX_FUTURE_SECONDS", "86400")
+# A client that stops sending its body is cut off after this long (config.middleware).
+VIGIL_BODY_TIMEOUT_SECONDS = envfloat("VIGIL_BODY_TIMEOUT_SECONDS", "30")
 # How long a process may reuse a token lookup: a revoked token is refused within this time.
 VIGIL_TOKEN_CACHE_SECONDS = envint("VIGIL_TOKEN_CACHE_SECONDS", "5")
 # Explanations: background rows for linear/permutation explainers, trend sample per UTC day,
@@ -162,6 +222,8 @@ CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {
     "task": "monitoring.tasks.compact_sketches_task",
     "schedule": envint("VIGIL_COMPACT_SECONDS", "60"),
 }
+# The model page says analyses are late when data waits longer than this to be analysed.
+VIGIL_ANALYSIS_LATE_SECONDS = envint("VIGIL_ANALYSIS_LATE_SECONDS", "300")
 # Rows received more than this after their timestamp count as late (data quality).
 VIGIL_LATE_SECONDS = envint("VIGIL_LATE_SECONDS", "3600")
 # Segments per version that get sketches of their own (monitoring.models.TrackedSegment).

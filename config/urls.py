@@ -1,15 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.healthz import healthz
 from core.pages import favicon, landing
-
-
-def healthz(request):
-    return JsonResponse({"status": "ok"})
 
 
 @login_required
@@ -25,7 +21,7 @@ urlpatterns = [
     path("home/", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/v1/", include("monitoring.api.metrics_urls")),
     path("api/v1/", include("explain.api.urls")),

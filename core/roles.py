@@ -6,7 +6,9 @@ ADMINS = "Admins"
 
 ROLES = (DATA_SCIENTISTS, SUPPORT_AGENTS, ADMINS)
 
-# API scopes a logged-in web user gets from their groups (session auth on the API).
+# API scopes a logged-in web user gets from their groups (session auth on the API). A session
+# reaches through the API what the role's pages show: agents may not see the dashboards, so
+# they get no `read` (metrics, explanations), only `ops` (overrides, rerank, review samples).
 ROLE_SCOPES = {
     DATA_SCIENTISTS: {"read"},
     SUPPORT_AGENTS: {"ops"},

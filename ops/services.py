@@ -29,11 +29,11 @@ def user_can_act(user) -> bool:
 
 
 def boost_max_days() -> int:
-    return getattr(settings, "VIGIL_BOOST_MAX_DAYS", 30)
+    return settings.VIGIL_BOOST_MAX_DAYS
 
 
 def boost_default_days() -> int:
-    return getattr(settings, "VIGIL_BOOST_DEFAULT_DAYS", 7)
+    return settings.VIGIL_BOOST_DEFAULT_DAYS
 
 
 def _require_actor(actor) -> None:

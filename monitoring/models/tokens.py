@@ -22,6 +22,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Optional: a token past this moment is refused like a revoked one.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "monitoring_api_token"

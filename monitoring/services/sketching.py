@@ -35,7 +35,7 @@ from monitoring.services.profile import profile_request_build
 
 
 def _late_ns() -> int:
-    return int(getattr(settings, "VIGIL_LATE_SECONDS", 3600)) * 1_000_000_000
+    return settings.VIGIL_LATE_SECONDS * 1_000_000_000
 
 
 def hour_start(hour_index: int) -> datetime:

@@ -22,6 +22,7 @@ from monitoring.selectors.dashboard import (
     segments_of,
     window_rows,
 )
+from monitoring.selectors.freshness import analyses_late_since
 
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
@@ -174,5 +175,6 @@ def model_page(request, slug: str):
         "features": version.features if version else [],
         "window_count": len(rows),
         "segments": segments,
+        "analyses_late_since": analyses_late_since(version=version) if version else None,
     }
     return render(request, "monitoring/model.html", context)

@@ -67,7 +67,8 @@ class Command(BaseCommand):
         else:
             profile_rebuild(version=version, missing_only=True)  # finishes a re-fold cut short, if any
             sketches_compact_all(version_id=version.pk)
-        windows = WindowSketch.objects.filter(version=version, segment="")
+        # What version_analyse walks: hour and day windows of all rows and of every tracked segment.
+        windows = WindowSketch.objects.filter(version=version, granularity__in=("hour", "day"))
         if since:
             windows = windows.filter(window_start__gte=since)
         if until:
