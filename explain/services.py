@@ -2,18 +2,24 @@
 
 import logging
 import math
+import os
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import IntegrityError, transaction
 
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
 
 from .frames import synthetic_row
-from .loading import ArtifactRefused, detect_format, load_model_object, sha256_of
+from .loading import ArtifactRefused, detect_format, load_model_object, sha256_of_file
 from .models import ModelArtifact
 from .probability import probability_points
 from .runtime import ADDITIVITY_TOLERANCE, ModelRuntime, build_runtime
@@ -87,17 +93,43 @@ def _check_runtime(runtime: ModelRuntime, version: ModelVersion) -> dict:
     return checks
 
 
-def artifact_upload(*, version: ModelVersion, data: bytes, fmt: str | None = None,
-                    uploaded_by: str = "") -> tuple[ModelArtifact, bool]:
-    """Check and store ``data`` as ``version``'s current artifact. Returns (artifact, replaced).
+def artifact_upload(*, version: ModelVersion, data: bytes | None = None, file: IO[bytes] | None = None,
+                    fmt: str | None = None, uploaded_by: str = "") -> tuple[ModelArtifact, bool]:
+    """Check and store ``data`` (or the open ``file``) as ``version``'s current artifact.
 
-    Raises ArtifactRefused (a clear 400) without storing anything when a check fails.
+    Returns (artifact, replaced). Raises ArtifactRefused (a clear 400) without storing
+    anything when a check fails. The model is loaded from a file on disk and stored by
+    streaming it, so a large upload is never held in memory more than its loader needs.
     """
-    if not data:
+    with _on_disk(data, file) as path:
+        return _artifact_store(version=version, path=path, fmt=fmt, uploaded_by=uploaded_by)
+
+
+@contextmanager
+def _on_disk(data: bytes | None, file: IO[bytes] | None) -> Iterator[str]:
+    """A path holding the upload: the file itself when it already is one on disk, else a temporary copy."""
+    name = getattr(file, "name", None)
+    if hasattr(file, "temporary_file_path"):  # a Django upload already spooled to disk
+        name = file.temporary_file_path()
+    if file is not None and isinstance(name, str) and os.path.isabs(name) and os.path.isfile(name):
+        yield name
+        return
+    with tempfile.NamedTemporaryFile(prefix="vigil-artifact-", dir=settings.FILE_UPLOAD_TEMP_DIR) as copy:
+        if data is not None:
+            copy.write(data)
+        elif file is not None:
+            file.seek(0)
+            shutil.copyfileobj(file, copy)
+        copy.flush()
+        yield copy.name
+
+
+def _artifact_store(*, version: ModelVersion, path: str, fmt: str | None, uploaded_by: str) -> tuple[ModelArtifact, bool]:
+    sha, size = sha256_of_file(path)
+    if not size:
         raise ArtifactRefused("The artifact body is empty.", {"file": ["Empty file."]})
-    sha = sha256_of(data)
-    fmt = fmt or detect_format(data)
-    obj = load_model_object(data=data, fmt=fmt, sha256=sha)
+    fmt = fmt or detect_format(path)
+    obj = load_model_object(path=path, fmt=fmt, sha256=sha)
     runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
                             background_size=settings.VIGIL_SHAP_BACKGROUND)
     checks = _check_runtime(runtime, version)
@@ -105,10 +137,11 @@ def artifact_upload(*, version: ModelVersion, data: bytes, fmt: str | None = Non
         previous = ModelArtifact.objects.select_for_update().filter(version=version, current=True).first()
         if previous is not None:
             ModelArtifact.objects.filter(pk=previous.pk).update(current=False)
-        artifact = ModelArtifact(version=version, sha256=sha, format=fmt, size=len(data),
+        artifact = ModelArtifact(version=version, sha256=sha, format=fmt, size=size,
                                  explainer=runtime.explainer, link=runtime.link, checks=checks,
                                  uploaded_by=uploaded_by)
-        artifact.file.save(f"{sha}.{fmt}", ContentFile(data), save=False)
+        with open(path, "rb") as handle:
+            artifact.file.save(f"{sha}.{fmt}", File(handle), save=False)
         try:
             artifact.save()
         except IntegrityError:
@@ -142,9 +175,11 @@ def runtime_for(*, artifact: ModelArtifact) -> ModelRuntime:
         if runtime is not None:
             _RUNTIMES.move_to_end(key)
             return runtime
-    with artifact.file.open("rb") as handle:
-        data = handle.read()
-    obj = load_model_object(data=data, fmt=artifact.format, sha256=artifact.sha256)
+    try:
+        obj = load_model_object(path=artifact.file.path, fmt=artifact.format, sha256=artifact.sha256)
+    except NotImplementedError:  # a storage without local paths: load from a temporary copy
+        with artifact.file.open("rb") as handle, _on_disk(None, handle) as path:
+            obj = load_model_object(path=path, fmt=artifact.format, sha256=artifact.sha256)
     version = artifact.version
     runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
                             background_size=settings.VIGIL_SHAP_BACKGROUND)
