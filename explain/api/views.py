@@ -3,7 +3,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
@@ -84,7 +84,8 @@ class ArtifactView(APIView):
 class ExplanationView(APIView):
     permission_classes = [scope_required("read")]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(responses={200: OpenApiTypes.OBJECT,
+                              409: OpenApiResponse(description="the prediction's version has no model artifact")},
                    summary="SHAP explanation of one prediction, computed on first request then stored.")
     def get(self, request, slug: str, request_id: str):
         # The common case (already explained) is one indexed join; compute only when missing.

@@ -28,13 +28,14 @@ from monitoring.services.profile import profile_load
 DEFAULT_RANGE = timedelta(days=7)
 
 RANGE_PARAMS = [
-    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO date/datetime, UTC if no offset (default: end - 7 days)"),
-    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO date/datetime, exclusive (default: now)"),
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO date/datetime, UTC if no offset, years 1678-2261 (default: end - 7 days). "
+                     "Must be before end: start == end is a 400"),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO date/datetime, exclusive, years 1678-2261 (default: now)"),
     OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: the production version)"),
 ]
 SEGMENT = OpenApiParameter("segment", OpenApiTypes.STR, description="restrict to one segment")
 ERRORS = {
-    400: OpenApiResponse(description="bad parameter (named in errors)"),
+    400: OpenApiResponse(description="bad parameter (named in errors), e.g. start not before end"),
     401: OpenApiResponse(description="missing or unknown token"),
     403: OpenApiResponse(description="token lacks the read scope"),
     404: OpenApiResponse(description="unknown model or version"),
