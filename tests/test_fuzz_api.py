@@ -102,6 +102,7 @@ def tally_report():
 def world(db, settings, make_token):
     """The models the generated requests mostly aim at, and a token with every scope."""
     from monitoring.services.ingest import predictions_ingest
+    from monitoring.services.profile import profile_build
     from monitoring.services.reference import reference_store
     from monitoring.services.registry import model_create, version_create
 
@@ -118,6 +119,7 @@ def world(db, settings, make_token):
     reference_store(version=version, rows=[
         {"features": {"income": 1000.0 * i, "region": "north" if i % 2 else "south", "has_car": i % 3 == 0},
          "score": (i % 10) / 10, "label": i % 2} for i in range(60)])
+    profile_build(version=version)
     now = datetime.now(UTC) - timedelta(hours=2)
     predictions_ingest(model=loan, rows=[
         {"request_id": f"fz-{i}", "timestamp": (now + timedelta(minutes=i)).isoformat(), "score": (i % 10) / 10,
