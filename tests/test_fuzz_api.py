@@ -69,7 +69,7 @@ def flatmap_path_parameters(context, path_parameters):
         known["version"] = "v1"
     if "request_id" in known:
         known["request_id"] = "fz-1"
-    return st.sampled_from([path_parameters, known]) | st.sampled_from(SLUGS).map(
+    return st.sampled_from([path_parameters, known, known, known]) | st.sampled_from(SLUGS).map(
         lambda slug: {**path_parameters, **({"slug": slug} if "slug" in path_parameters else {})}
     )
 

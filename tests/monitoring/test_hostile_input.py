@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
-from monitoring.engine.sketch_codec import UNSEEN_KEPT, Sketch
+from monitoring.engine.sketch_codec import Sketch
 from monitoring.models import Label, MLModel, ModelVersion, Prediction
 from monitoring.services.registry import model_create, version_create
 from monitoring.services.validation import RowErrors, check_timestamps
@@ -115,6 +115,8 @@ def test_unseen_categories_in_the_answer_and_the_sketches_are_bounded(client_wit
 
 
 def test_sketch_merge_keeps_the_most_frequent_unseen_categories():
+    from monitoring.engine.sketch_codec import UNSEEN_KEPT
+
     total = Sketch()
     for part in range(10):
         other = Sketch(unseen={"region": {f"c{part}-{i}": 1 for i in range(40)} | {"west": 5}})
