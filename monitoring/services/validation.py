@@ -27,6 +27,8 @@ MIN_YEAR, MAX_YEAR = 1678, 2261
 MIN_NS = int(pd.Timestamp(f"{MIN_YEAR}-01-01", tz="UTC").value)
 MAX_NS = int(pd.Timestamp(f"{MAX_YEAR + 1}-01-01", tz="UTC").value) - 1
 YEARS = f"{MIN_YEAR}-{MAX_YEAR}"
+# Unknown feature keys tracked by a mask each; past this, the most frequent ones.
+MASKED_KEYS = 64
 YEAR = re.compile(r"\s*([+-]?\d{4,})-")
 ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100}
 
@@ -203,8 +205,8 @@ class FeatureColumns:
     # Soft-problem masks per feature: "nulls" (non-nullable only), "out_of_range", and
     # "unseen" as an object array of the unseen value or None.
     soft: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    # Per row, its feature keys not in the schema; None when no row has any.
-    unknown_keys: list[tuple[str, ...]] | None = None
+    # Per feature key not in the schema, the rows that have it; None when no row has any.
+    unknown_keys: dict[str, np.ndarray] | None = None
 
 
 def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, rows: np.ndarray) -> FeatureColumns:
@@ -289,25 +291,39 @@ def _feature_columns(names: list[str], feats: list[dict]) -> list[Sequence]:
     return list(zip(*values, strict=True)) if values else [() for _ in names]
 
 
-def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors) -> list[tuple[str, ...]] | None:
-    """Per row, the keys of ``features`` not in the schema (None when no row has any).
+def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors) -> dict[str, np.ndarray] | None:
+    """Per key not in the schema, the mask of rows that have it (None when no row has any).
 
     A row with more than VIGIL_MAX_UNKNOWN_KEYS such keys, or one longer than
     VIGIL_MAX_FEATURE_KEY_CHARS, is rejected: it could only be a client bug or an attack.
+    When the batch holds more distinct unknown keys than the answer lists, only the most
+    frequent are kept (a mask per key for thousands of keys would be the attack's payload).
     """
     known = {spec["name"] for spec in schema}
     extra = set().union(*map(dict.keys, feats)) - known if feats else set()
     if not extra:
         return None
+    n = len(feats)
     most, longest = settings.VIGIL_MAX_UNKNOWN_KEYS, settings.VIGIL_MAX_FEATURE_KEY_CHARS
-    per_row = [tuple(k for k in f if k not in known) if len(f) else () for f in feats]
-    counts = np.fromiter(map(len, per_row), dtype=np.int64, count=len(feats))
+    if len(extra) <= MASKED_KEYS:
+        masks = {key: np.fromiter((key in f for f in feats), dtype=bool, count=n) for key in sorted(extra)}
+        counts = np.sum(list(masks.values()), axis=0)
+    else:
+        per_row = [f.keys() - known for f in feats]
+        counts = np.fromiter(map(len, per_row), dtype=np.int64, count=n)
+        tally = Counter(k for keys in per_row for k in keys)
+        kept = dict(tally.most_common(MASKED_KEYS))
+        masks = {key: np.fromiter((key in keys for keys in per_row), dtype=bool, count=n) for key in sorted(kept)}
     errors.flag(counts > most, lambda i: f"features: {counts[i]} keys not in the schema, at most {most}")
-    too_long = {k for k in extra if len(k) > longest}
+    too_long = [k for k in extra if len(k) > longest]
     if too_long:
-        errors.flag(np.fromiter((not too_long.isdisjoint(keys) for keys in per_row), dtype=bool, count=len(feats)),
-                    f"features: a key longer than {longest} characters")
-    return per_row
+        bad = np.zeros(n, dtype=bool)
+        for i, f in enumerate(feats):
+            bad[i] = any(k in f for k in too_long)
+        errors.flag(bad, f"features: a key longer than {longest} characters")
+        for key in too_long:
+            masks.pop(key, None)
+    return masks
 
 
 def _keep_top(counts: dict, limit: int) -> tuple[dict, int]:
@@ -335,10 +351,9 @@ def quality_add(quality: dict, columns: FeatureColumns, stored: np.ndarray) -> N
                     entry[kind] = entry.get(kind, 0) + count
         if not entry:
             quality.pop(name)
-    if columns.unknown_keys is not None:
-        counts = Counter(k for keys, keep in zip(columns.unknown_keys, stored.tolist(), strict=True) if keep
-                         for k in keys)
-        for key, count in counts.items():
+    for key, mask in (columns.unknown_keys or {}).items():
+        count = int(mask[stored].sum())
+        if count:
             entry = quality.setdefault(key, {})
             entry["unknown"] = entry.get("unknown", 0) + count
 
