@@ -103,7 +103,7 @@ def test_a_92kb_gzip_body_with_a_huge_category_stores_nothing_of_it(client_with)
     assert response.json()["accepted"] == 1 and len(response.content) < 2000
 
 
-def test_unseen_categories_in_the_answer_and_the_sketches_are_bounded(client_with, settings):
+def test_unseen_categories_in_the_ingestion_answer_are_bounded(client_with, settings):
     binary_model()
     batch = [row(i, features={"income": 10.0, "region": f"r{i % 300}", "has_car": True}) for i in range(900)]
     batch += [row(1000 + i, features={"income": 10.0, "region": "west", "has_car": True}) for i in range(20)]
@@ -124,6 +124,31 @@ def test_sketch_merge_keeps_the_most_frequent_unseen_categories():
     assert len(total.unseen["region"]) == UNSEEN_KEPT
     assert total.unseen["region"]["west"] == 50
     assert len(total.to_bytes()) < 5_000
+
+
+def test_a_sketch_built_from_rows_keeps_the_most_frequent_unseen_categories():
+    from monitoring.engine.sketch_build import FeatureLayout, Layout, rows_sketch
+    from monitoring.engine.sketch_codec import UNSEEN_KEPT
+
+    layout = Layout(task="regression", threshold=0.5,
+                    features=[FeatureLayout(name="region", kind="categorical", categories=["north"])])
+    values = np.array([f"u{i}" for i in range(500)] + ["west"] * 30 + ["north"] * 5, dtype=object)
+    sketch = rows_sketch(layout, {"region": values}, np.zeros(len(values)), rng=np.random.default_rng(0))
+    assert len(sketch.unseen["region"]) == UNSEEN_KEPT and sketch.unseen["region"]["west"] == 30
+    assert sketch.arrays["q:region"][2] == 530  # the exact unseen total is kept
+
+
+def test_a_drift_read_lists_few_unseen_categories_and_counts_the_rest():
+    from types import SimpleNamespace
+
+    from monitoring.engine.evaluate import UNSEEN_LISTED, quality_report
+
+    layout = SimpleNamespace(features=[SimpleNamespace(name="region")])
+    total = Sketch(arrays={"rows": np.array([1000]), "q:region": np.array([0, 0, 1000])},
+                   unseen={"region": {f"c{i}": 10 for i in range(100)}})
+    entry = quality_report(profile_layout=layout, sketch=total)["features"][0]
+    assert len(entry["unseen_categories"]) == UNSEEN_LISTED
+    assert entry["unseen_other"] == 1000 - 10 * UNSEEN_LISTED
 
 
 def test_version_metadata_is_bounded_and_nul_free(client_with, settings):
