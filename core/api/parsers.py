@@ -10,13 +10,15 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from .errors import PayloadTooLarge
-
 
 class JSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
+        # Imported here: errors imports rest_framework.views, which imports this module
+        # (DEFAULT_PARSER_CLASSES) while it loads.
+        from .errors import PayloadTooLarge
+
         limit = settings.VIGIL_MAX_OBJECT_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
