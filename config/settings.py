@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
     "config.middleware.BodyTimeoutMiddleware",
+    "core.middleware.RejectNulMiddleware",  # issue 10 (H5): NUL in a URL is a 400, never a 500
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -175,6 +176,18 @@ VIGIL_BOOST_MAX_DAYS = envint("VIGIL_BOOST_MAX_DAYS", "30")
 VIGIL_BOOST_DEFAULT_DAYS = envint("VIGIL_BOOST_DEFAULT_DAYS", "7")
 VIGIL_RERANK_MAX_CANDIDATES = envint("VIGIL_RERANK_MAX_CANDIDATES", "10000")
 VIGIL_RERANK_MAX_BYTES = envint("VIGIL_RERANK_MAX_BYTES", str(4 * 1024 * 1024))
+# --- Input bounds against hostile clients (issue 10, H5). A value past a bound rejects its
+# row (with the index and reason) or the request, never a 500 and never stored.
+VIGIL_MAX_OBJECT_BODY_BYTES = envint("VIGIL_MAX_OBJECT_BODY_BYTES", str(1024 * 1024))  # registry, overrides
+VIGIL_MAX_CATEGORY_CHARS = envint("VIGIL_MAX_CATEGORY_CHARS", "200")  # a categorical value, a CSV text cell
+VIGIL_MAX_UNKNOWN_KEYS = envint("VIGIL_MAX_UNKNOWN_KEYS", "20")  # feature keys not in the schema, per row
+VIGIL_MAX_FEATURE_KEY_CHARS = envint("VIGIL_MAX_FEATURE_KEY_CHARS", "200")
+VIGIL_MAX_FEATURES_BYTES = envint("VIGIL_MAX_FEATURES_BYTES", str(16 * 1024))  # one row's features as JSON
+VIGIL_MAX_PREDICTION_BYTES = envint("VIGIL_MAX_PREDICTION_BYTES", str(8 * 1024))  # one row's prediction as JSON
+VIGIL_MAX_METADATA_BYTES = envint("VIGIL_MAX_METADATA_BYTES", str(64 * 1024))  # a version's metadata as JSON
+VIGIL_MAX_METADATA_DEPTH = envint("VIGIL_MAX_METADATA_DEPTH", "20")
+VIGIL_MAX_UNSEEN_CATEGORIES = envint("VIGIL_MAX_UNSEEN_CATEGORIES", "50")  # kept per feature in a sketch, rest "other"
+# --- end of issue 10 (H5) bounds
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -183,7 +196,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],  # orjson: deep nesting is a 400
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -197,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # issue 10 (H5): every operation documents the 4xx answers it can give.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema.add_error_responses"],
 }
 
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")

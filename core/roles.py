@@ -22,7 +22,9 @@ def user_in(user, *roles: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    return user.groups.filter(name__in=roles).exists()
+    # An API token's principal (core.api.auth.TokenUser) has scopes, not web roles.
+    groups = getattr(user, "groups", None)
+    return groups is not None and groups.filter(name__in=roles).exists()
 
 
 def user_scopes(user) -> set[str]:
@@ -31,6 +33,8 @@ def user_scopes(user) -> set[str]:
     if user.is_superuser:
         return set(ROLE_SCOPES[ADMINS])
     scopes: set[str] = set()
+    if getattr(user, "groups", None) is None:
+        return scopes
     for name in user.groups.values_list("name", flat=True):
         scopes |= ROLE_SCOPES.get(name, set())
     return scopes

@@ -68,7 +68,7 @@ class ArtifactUploadForm(forms.ModelForm):
         if upload.size > settings.VIGIL_MAX_ARTIFACT_BYTES:
             raise forms.ValidationError(f"The file exceeds the limit of {settings.VIGIL_MAX_ARTIFACT_BYTES} bytes.")
         try:
-            self.artifact, _ = artifact_upload(version=version, data=upload.read(),
+            self.artifact, _ = artifact_upload(version=version, file=upload,
                                                fmt=cleaned.get("upload_format") or None,
                                                uploaded_by=getattr(self, "username", ""))
         except ArtifactRefused as exc:

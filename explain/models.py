@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 
@@ -13,8 +15,16 @@ class ArtifactFormat(models.TextChoices):
     JOBLIB = "joblib", "joblib (trusted sha256 only)"
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
 def _artifact_path(instance: "ModelArtifact", filename: str) -> str:
-    return f"artifacts/{instance.version.model.slug}/{instance.version.version}/{filename}"
+    # Labels are validated at creation, but versions registered before that may hold "..":
+    # a label that is not a plain name is replaced by the version's id.
+    label = instance.version.version
+    if not _PLAIN_NAME.fullmatch(label):
+        label = f"version-{instance.version.pk}"
+    return f"artifacts/{instance.version.model.slug}/{label}/{filename}"
 
 
 class TrustedArtifactHash(models.Model):

@@ -25,7 +25,7 @@ from django.conf import settings
 from monitoring.models import ReferenceRow
 
 from .frames import features_frame
-from .loading import ArtifactRefused, load_model_object
+from .loading import ArtifactRefused, load_model_object, on_disk
 from .models import ModelArtifact
 from .selectors import background_rows
 
@@ -324,9 +324,11 @@ def runtime_for(*, artifact: ModelArtifact) -> ModelRuntime:
         if runtime is not None:
             _RUNTIMES.move_to_end(key)
             return runtime
-    with artifact.file.open("rb") as handle:
-        data = handle.read()
-    obj = load_model_object(data=data, fmt=artifact.format, sha256=artifact.sha256)
+    try:
+        obj = load_model_object(path=artifact.file.path, fmt=artifact.format, sha256=artifact.sha256)
+    except NotImplementedError:  # a storage without local paths: load from a temporary copy
+        with artifact.file.open("rb") as handle, on_disk(None, handle) as path:
+            obj = load_model_object(path=path, fmt=artifact.format, sha256=artifact.sha256)
     version = artifact.version
     runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
                             background_size=settings.VIGIL_SHAP_BACKGROUND)

@@ -2,16 +2,17 @@
 
 import logging
 import math
+from typing import IO
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import IntegrityError, transaction
 
 from monitoring.models import ModelVersion, Prediction
 
 from .frames import synthetic_row
-from .loading import ArtifactRefused, detect_format, load_model_object, sha256_of
+from .loading import ArtifactRefused, detect_format, load_model_object, on_disk, sha256_of_file
 from .models import ModelArtifact
 from .probability import probability_points
 from .runtime import ADDITIVITY_TOLERANCE, ModelRuntime, build_runtime, runtime_for, runtime_remember
@@ -83,17 +84,24 @@ def _check_runtime(runtime: ModelRuntime, version: ModelVersion) -> dict:
     return checks
 
 
-def artifact_upload(*, version: ModelVersion, data: bytes, fmt: str | None = None,
-                    uploaded_by: str = "") -> tuple[ModelArtifact, bool]:
-    """Check and store ``data`` as ``version``'s current artifact. Returns (artifact, replaced).
+def artifact_upload(*, version: ModelVersion, data: bytes | None = None, file: IO[bytes] | None = None,
+                    fmt: str | None = None, uploaded_by: str = "") -> tuple[ModelArtifact, bool]:
+    """Check and store ``data`` (or the open ``file``) as ``version``'s current artifact.
 
-    Raises ArtifactRefused (a clear 400) without storing anything when a check fails.
+    Returns (artifact, replaced). Raises ArtifactRefused (a clear 400) without storing
+    anything when a check fails. The model is loaded from a file on disk and stored by
+    streaming it, so a large upload is never held in memory more than its loader needs.
     """
-    if not data:
+    with on_disk(data, file) as path:
+        return _artifact_store(version=version, path=path, fmt=fmt, uploaded_by=uploaded_by)
+
+
+def _artifact_store(*, version: ModelVersion, path: str, fmt: str | None, uploaded_by: str) -> tuple[ModelArtifact, bool]:
+    sha, size = sha256_of_file(path)
+    if not size:
         raise ArtifactRefused("The artifact body is empty.", {"file": ["Empty file."]})
-    sha = sha256_of(data)
-    fmt = fmt or detect_format(data)
-    obj = load_model_object(data=data, fmt=fmt, sha256=sha)
+    fmt = fmt or detect_format(path)
+    obj = load_model_object(path=path, fmt=fmt, sha256=sha)
     runtime = build_runtime(obj=obj, schema=version.features, background_rows=background_rows(version=version),
                             background_size=settings.VIGIL_SHAP_BACKGROUND)
     checks = _check_runtime(runtime, version)
@@ -101,10 +109,11 @@ def artifact_upload(*, version: ModelVersion, data: bytes, fmt: str | None = Non
         previous = ModelArtifact.objects.select_for_update().filter(version=version, current=True).first()
         if previous is not None:
             ModelArtifact.objects.filter(pk=previous.pk).update(current=False)
-        artifact = ModelArtifact(version=version, sha256=sha, format=fmt, size=len(data),
+        artifact = ModelArtifact(version=version, sha256=sha, format=fmt, size=size,
                                  explainer=runtime.explainer, link=runtime.link, checks=checks,
                                  uploaded_by=uploaded_by)
-        artifact.file.save(f"{sha}.{fmt}", ContentFile(data), save=False)
+        with open(path, "rb") as handle:
+            artifact.file.save(f"{sha}.{fmt}", File(handle), save=False)
         try:
             artifact.save()
         except IntegrityError:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.auth import scope_required
-from core.api.body import read_raw_body
+from core.api.body import spool_raw_body
 from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion, Prediction
 
@@ -65,10 +65,10 @@ class ArtifactView(APIView):
         if fmt is not None and fmt not in ArtifactFormat.values:
             raise BadRequest(f"Unknown format '{fmt}'.",
                              {"format": [f"Choose from {', '.join(ArtifactFormat.values)}."]})
-        data = read_raw_body(request, max_bytes=settings.VIGIL_MAX_ARTIFACT_BYTES)
         try:
-            artifact, replaced = artifact_upload(version=model_version, data=data, fmt=fmt,
-                                                 uploaded_by=str(request.user))
+            with spool_raw_body(request, max_bytes=settings.VIGIL_MAX_ARTIFACT_BYTES) as upload:
+                artifact, replaced = artifact_upload(version=model_version, file=upload, fmt=fmt,
+                                                     uploaded_by=str(request.user))
         except ArtifactRefused as exc:
             raise BadRequest(str(exc), exc.errors or {"file": [str(exc)]}) from None
         body = {"sha256": artifact.sha256, "format": artifact.format, "size": artifact.size,

@@ -6,8 +6,12 @@ Bulk rows are never validated by serializers (see monitoring.services.validation
 
 from rest_framework import serializers
 
+from core.api.fields import StrictCharField, StrictFloatField, StrictSlugField
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Stage, Task
+
+VERSION_HELP = ("1-100 characters: letters, digits, '.', '_', '-', '+', starting with a letter or digit "
+                "(it becomes part of URLs and of the artifact's file name).")
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -30,10 +34,10 @@ class ModelSerializer(serializers.ModelSerializer):
 
 
 class ModelCreateSerializer(serializers.Serializer):
-    slug = serializers.SlugField(max_length=100)
-    name = serializers.CharField(max_length=200)
+    slug = StrictSlugField(max_length=100)
+    name = StrictCharField(max_length=200)
     task = serializers.ChoiceField(choices=Task.choices)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class FeatureSpecSerializer(serializers.Serializer):
@@ -66,17 +70,17 @@ class VersionSerializer(serializers.ModelSerializer):
 
 class VersionCreateSerializer(serializers.Serializer):
     # Feature entries are checked by services.registry.feature_schema_clean (it names the entry).
-    version = serializers.CharField(max_length=100)
+    version = StrictCharField(max_length=100, help_text=VERSION_HELP)
     stage = serializers.ChoiceField(choices=Stage.choices, default=Stage.CANDIDATE)
     features = serializers.JSONField()
-    threshold = serializers.FloatField(required=False, allow_null=True, default=None)
+    threshold = StrictFloatField(required=False, allow_null=True, default=None)
     classes = serializers.JSONField(required=False, default=None)
     metadata = serializers.DictField(required=False, default=dict)
 
 
 class VersionUpdateSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
-    threshold = serializers.FloatField(required=False, allow_null=True)
+    threshold = StrictFloatField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False)
 
 

@@ -5,11 +5,9 @@ Answers come from sketches and analysis results only, never from raw prediction 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
@@ -18,12 +16,13 @@ from rest_framework.views import APIView
 
 from core.api.auth import scope_required
 from core.api.errors import BadRequest, Conflict, error_responses
+from core.dates import BadMoment, parse_moment
 from monitoring.engine.evaluate import drift_report, quality_report
 from monitoring.engine.perf_report import performance_report
 from monitoring.engine.window import clean
-from monitoring.models import MLModel
 from monitoring.selectors.metrics import sketch_range_get, version_for
 from monitoring.selectors.profile import profile_load
+from monitoring.selectors.registry import model_get
 from monitoring.selectors.timeseries import METRICS, timeseries_get
 
 from .serializers_metrics import DriftSerializer, PerformanceSerializer, TimeseriesSerializer
@@ -31,8 +30,9 @@ from .serializers_metrics import DriftSerializer, PerformanceSerializer, Timeser
 DEFAULT_RANGE = timedelta(days=7)
 
 RANGE_PARAMS = [
-    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO date/datetime, UTC if no offset (default: end - 7 days)"),
-    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO date/datetime, exclusive (default: now)"),
+    OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO date/datetime, UTC if no offset, years 1678-2261 (default: end - 7 days). "
+                     "Must be before end: start == end is a 400"),
+    OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO date/datetime, exclusive, years 1678-2261 (default: now)"),
     OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: the production version)"),
 ]
 SEGMENT = OpenApiParameter("segment", OpenApiTypes.STR, description="restrict to one segment")
@@ -43,17 +43,11 @@ def _when(request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    value = parse_datetime(raw.replace(" ", "+"))
-    if value is None:
-        try:
-            day = parse_date(raw)
-        except ValueError:
-            day = None
-        if day is not None:
-            value = datetime(day.year, day.month, day.day)
-    if value is None:
-        raise BadRequest(f"Invalid input: {name}: not an ISO 8601 date or datetime.", {name: ["Not an ISO 8601 date or datetime."]})
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        # A "+" of an offset arrives as a space when the client did not encode it.
+        return parse_moment(raw.replace(" ", "+"))
+    except BadMoment as exc:
+        raise BadRequest(f"Invalid input: {name}: {exc}.", {name: [f"{str(exc).capitalize()}."]}) from None
 
 
 def parse_range(request) -> tuple[datetime, datetime]:
@@ -65,9 +59,18 @@ def parse_range(request) -> tuple[datetime, datetime]:
     return start, end
 
 
+def name_param(request, name: str) -> str:
+    """A version or segment name from the query; NUL cannot be in any stored name."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value or len(value) > 200:
+        raise BadRequest(f"Invalid input: {name}: not a valid name.",
+                         {name: ["At most 200 characters, no NUL character."]})
+    return value
+
+
 def resolve_version(request, slug: str):
-    model = get_object_or_404(MLModel, slug=slug)
-    name = request.query_params.get("version")
+    model = model_get(slug=slug)
+    name = name_param(request, "version") or None
     version = version_for(model=model, version=name)
     if version is None:
         raise NotFound(f"Model '{slug}' has no version '{name}'." if name else f"Model '{slug}' has no version yet.")
@@ -84,7 +87,7 @@ class MetricsView(APIView):
         profile = profile_load(version=version)
         if profile is None:
             raise Conflict(f"Version '{version.version}' has no reference data yet: upload it to compare against.")
-        segment = request.query_params.get("segment", "")
+        segment = name_param(request, "segment")
         return version, profile, sketch_range_get(version=version, start=start, end=end, segment=segment)
 
 
@@ -166,7 +169,7 @@ class TimeseriesView(MetricsView):
                     f"Invalid input: feature: metric {metric!r} needs one of the version's features.",
                     {"feature": [f"One of: {', '.join(names)}."]},
                 )
-        segment = request.query_params.get("segment", "")
+        segment = name_param(request, "segment")
         points = timeseries_get(
             version=version, metric=metric, granularity=granularity, start=start, end=end, feature=feature,
             segment=segment,

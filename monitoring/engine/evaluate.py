@@ -171,6 +171,8 @@ def quality_report(*, profile_layout, sketch: Sketch) -> dict:
         if cats:
             top = sorted(cats.items(), key=lambda kv: -kv[1])[:UNSEEN_LISTED]
             entry["unseen_categories"] = dict(top)
+            # Rows of unseen categories not listed (sketches keep only the most frequent).
+            entry["unseen_other"] = max(unseen - sum(n for _, n in top), 0)
         features.append(entry)
     nulls = [f["null_rate"] for f in features if f["null_rate"] is not None]
     return {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitoring.engine.sketch_codec import SAMPLE_SIZE, Sketch, moments_array
+from monitoring.engine.sketch_codec import SAMPLE_SIZE, Sketch, bound_unseen, moments_array
 from monitoring.engine.stats.binning import bin_counts, category_counts, probability_edges
 from monitoring.engine.stats.moments import Moments
 from monitoring.engine.stats.performance import binary_sums, regression_sums
@@ -127,7 +127,7 @@ def rows_sketch(
             counts, unseen, nulls = category_counts(values, feat.categories)
             a[f"b:{feat.name}"] = counts
             if unseen:
-                s.unseen[feat.name] = unseen
+                s.unseen[feat.name] = bound_unseen(unseen)
             a[f"q:{feat.name}"] = np.array([nulls, 0, sum(unseen.values())], dtype=np.int64)
             continue
         x = np.asarray(values, dtype=np.float64)

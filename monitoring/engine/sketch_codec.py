@@ -25,6 +25,17 @@ from monitoring.engine.stats.moments import Moments
 from monitoring.engine.stats.sampling import reservoir_merge
 
 SAMPLE_SIZE = 500
+# Unseen categories kept per feature: the most frequent, so that neither a hostile client nor
+# a high-cardinality feature can make every later range read return megabytes. The total
+# unseen count stays exact in ``q:<feature>``; what the map leaves out is the "other" count.
+UNSEEN_KEPT = 50
+
+
+def bound_unseen(cats: dict[str, int], limit: int = UNSEEN_KEPT) -> dict[str, int]:
+    """The ``limit`` most frequent entries of ``cats`` (ties broken by name, so merges agree)."""
+    if len(cats) <= limit:
+        return cats
+    return dict(sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
 def pack(arrays: dict[str, np.ndarray], meta: dict | None = None, level: int = 1) -> bytes:
@@ -109,6 +120,7 @@ class Sketch:
             target = self.unseen.setdefault(feature, {})
             for cat, n in cats.items():
                 target[cat] = target.get(cat, 0) + n
+            self.unseen[feature] = bound_unseen(target)
         if "sample" in other.arrays:
             if "sample" not in self.arrays:
                 self.arrays["sample"] = np.array(other.arrays["sample"], copy=True)

@@ -113,5 +113,6 @@ def version_for(*, model, version: str | None) -> ModelVersion | None:
     """The named version, else the production one (latest promoted), else the newest."""
     qs = ModelVersion.objects.filter(model=model).select_related("model")
     if version:
-        return qs.filter(version=version).first()
+        # PostgreSQL text cannot hold NUL, so no stored label has one (and psycopg2 refuses it).
+        return None if "\x00" in version else qs.filter(version=version).first()
     return qs.filter(stage="production").order_by("-promoted_at", "-created_at").first() or qs.order_by("-created_at").first()

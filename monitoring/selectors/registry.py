@@ -13,7 +13,8 @@ def model_list() -> QuerySet[MLModel]:
 
 def model_get(*, slug: str) -> MLModel:
     """The model with ``slug``; Http404 (a JSON 404 in the API) when there is none."""
-    model = MLModel.objects.filter(slug=slug).first()
+    # No stored slug holds NUL, and psycopg2 refuses to send one.
+    model = None if "\x00" in slug else MLModel.objects.filter(slug=slug).first()
     if model is None:
         raise Http404(f"No model with slug '{slug}'.")
     return model
@@ -24,7 +25,7 @@ def version_list(*, model: MLModel) -> QuerySet[ModelVersion]:
 
 
 def version_get(*, model: MLModel, version: str) -> ModelVersion:
-    found = ModelVersion.objects.filter(model=model, version=version).first()
+    found = None if "\x00" in version else ModelVersion.objects.filter(model=model, version=version).first()
     if found is None:
         raise Http404(f"Model '{model.slug}' has no version '{version}'.")
     return found

@@ -24,6 +24,7 @@ from .validation import (
     check_rows_are_objects,
     check_timestamps,
     quality_add,
+    quality_bound,
 )
 
 # Escapes for PostgreSQL's COPY text format.
@@ -139,7 +140,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
                 received_at_ns=received_ns,
             ))
     duplicates = int(ok.sum()) - accepted
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality}
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality_bound(quality)}
 
 
 def _first_occurrences(request_ids: list, ok: np.ndarray) -> np.ndarray:
@@ -182,6 +183,10 @@ def _encode_json(feats: list[dict], predictions: list, errors: RowErrors) -> lis
     dumps = orjson.dumps
     features = [dumps(f).decode() for f in feats]
     preds = [NULL if p is None else dumps(p).decode() for p in predictions]
+    for name, column, limit in (("features", features, settings.VIGIL_MAX_FEATURES_BYTES),
+                                ("prediction", preds, settings.VIGIL_MAX_PREDICTION_BYTES)):
+        sizes = np.fromiter(map(len, column), dtype=np.int64, count=len(column))
+        errors.flag(sizes > limit, f"{name}: larger than {limit} characters as JSON")
     # Backslashes (JSON escapes) are rare: scan everything once, fix rows only when present.
     for name, column in (("features", features), ("prediction", preds)):
         if "\\" not in "".join(t for t in column if t is not NULL):

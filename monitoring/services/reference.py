@@ -5,6 +5,7 @@ import io
 import numpy as np
 import orjson
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
 
 from monitoring.models import ModelVersion, ReferenceRow
@@ -47,6 +48,9 @@ def reference_store(*, version: ModelVersion, rows: list, append: bool = False) 
     labels = check_labels([r.get("label") for r in rows], errors, task=model.task,
                           classes=model_classes(model=model), required=False)
     encoded = [orjson.dumps(f).decode() for f in feats]
+    limit = settings.VIGIL_MAX_FEATURES_BYTES
+    sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    errors.flag(sizes > limit, f"features: larger than {limit} characters as JSON")
     for i, text in enumerate(encoded):
         if "\\u0000" in text:
             errors.add(i, "features: contains a NUL character (\\u0000), which cannot be stored")
@@ -96,6 +100,10 @@ def reference_rows_from_csv(*, version: ModelVersion, frame: pd.DataFrame) -> li
             columns[name] = _booleans(text, f"features.{name}", errors)
         else:
             columns[name] = [v if v != "" else None for v in text]
+        limit = settings.VIGIL_MAX_CATEGORY_CHARS
+        if name != "label" and max(map(len, text), default=0) > limit:
+            errors.flag(np.fromiter((len(v) > limit for v in text), dtype=bool, count=len(text)),
+                        f"{name}: a cell longer than {limit} characters")
     raise_row_errors(errors)
     feature_names = [name for name in frame.columns if name not in ("score", "label")]
     if feature_names:

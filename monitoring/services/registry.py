@@ -1,7 +1,10 @@
 """Writes to the model registry: models, versions, their feature schema and stage."""
 
 import math
+import re
 
+import orjson
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,6 +14,8 @@ from monitoring.models.registry import Stage, Task
 from .validation import InvalidInput
 
 FEATURE_TYPES = ("numeric", "categorical", "boolean")
+# Labels become URL segments and part of artifact file names: no separators, no dot-names.
+VERSION_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 FEATURE_KEYS = {"name", "type", "nullable", "min", "max", "categories", "display_name", "unit"}
 
 
@@ -40,9 +45,13 @@ def version_create(
     metadata: dict | None = None,
 ) -> ModelVersion:
     """Register a version; ``features`` is checked and normalised (see feature_schema_clean)."""
-    if not version or "/" in version or len(version) > 100:
-        raise InvalidInput("Invalid version label.", {"version": ["1-100 characters, no '/'."]})
+    if not isinstance(version, str) or not VERSION_LABEL.fullmatch(version):
+        raise InvalidInput(
+            "Invalid version label: use 1-100 letters, digits, '.', '_', '-' or '+', starting with a letter or digit.",
+            {"version": ["1-100 characters among letters, digits, '.', '_', '-', '+'; "
+                         "the first a letter or digit."]})
     _check_stage(stage)
+    metadata = _clean_metadata(metadata or {})
     schema = feature_schema_clean(features)
     threshold = _clean_threshold(model, threshold)
     classes = _clean_classes(model, classes)
@@ -51,7 +60,7 @@ def version_create(
         with transaction.atomic():
             return ModelVersion.objects.create(
                 model=model, version=version, stage=stage, features=schema, threshold=threshold,
-                classes=classes, metadata=metadata or {},
+                classes=classes, metadata=metadata,
                 promoted_at=now if stage == Stage.PRODUCTION else None,
             )
     except IntegrityError:
@@ -73,9 +82,7 @@ def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
     if "threshold" in changes:
         version.threshold = _clean_threshold(version.model, changes["threshold"])
     if "metadata" in changes:
-        if not isinstance(changes["metadata"], dict):
-            raise InvalidInput("metadata must be an object.", {"metadata": ["Expected an object."]})
-        version.metadata = changes["metadata"]
+        version.metadata = _clean_metadata(changes["metadata"])
     version.save(update_fields=["stage", "promoted_at", "threshold", "metadata"])
     return version
 
@@ -84,6 +91,9 @@ def feature_schema_clean(features: list) -> list[dict]:
     """Check a feature schema and fill defaults (nullable True); InvalidInput names the entry."""
     if not isinstance(features, list):
         raise InvalidInput("features must be a list.", {"features": ["Expected a list of feature objects."]})
+    if b"\\u0000" in orjson.dumps(features):
+        raise InvalidInput("features contain a NUL character (\\u0000), which cannot be stored.",
+                           {"features": ["Contains a NUL character."]})
     errors: dict[str, list[str]] = {}
     clean: list[dict] = []
     seen: set[str] = set()
@@ -144,6 +154,31 @@ def _feature_problems(spec: dict, seen: set[str]) -> list[str]:
         if spec.get(text) is not None and not isinstance(spec[text], str):
             problems.append(f"{text}: expected a string.")
     return problems
+
+
+def _clean_metadata(metadata) -> dict:
+    """Free-form metadata, bounded: an object of at most VIGIL_MAX_METADATA_BYTES as JSON,
+    VIGIL_MAX_METADATA_DEPTH levels deep, with no NUL character (jsonb cannot hold one)."""
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be an object.", {"metadata": ["Expected an object."]})
+    most_deep, most_bytes = settings.VIGIL_MAX_METADATA_DEPTH, settings.VIGIL_MAX_METADATA_BYTES
+    stack, depth = [(metadata, 1)], 1
+    while stack:  # iterative: a deep document must not exhaust the interpreter's stack
+        value, level = stack.pop()
+        depth = max(depth, level)
+        if depth > most_deep:
+            raise InvalidInput(f"metadata is nested deeper than {most_deep} levels.",
+                               {"metadata": [f"At most {most_deep} levels of nesting."]})
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    text = orjson.dumps(metadata)
+    if len(text) > most_bytes:
+        raise InvalidInput(f"metadata is larger than {most_bytes} bytes as JSON.",
+                           {"metadata": [f"At most {most_bytes} bytes as JSON."]})
+    if b"\\u0000" in text:
+        raise InvalidInput("metadata contains a NUL character (\\u0000), which cannot be stored.",
+                           {"metadata": ["Contains a NUL character."]})
+    return metadata
 
 
 def _check_stage(stage: str) -> None:

@@ -8,6 +8,7 @@ unseen category, keys not in the schema) are kept as masks so that they can be c
 for the rows that end up stored.
 """
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,20 @@ from operator import itemgetter
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 
 NoneType = type(None)
 NUMBER = frozenset({int, float})
 TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", NoneType: "null",
               dict: "object", list: "array"}
+# Timestamps must fit pandas' nanosecond span (1677-09-21 to 2262-04-11); whole years only.
+MIN_YEAR, MAX_YEAR = 1678, 2261
+MIN_NS = int(pd.Timestamp(f"{MIN_YEAR}-01-01", tz="UTC").value)
+MAX_NS = int(pd.Timestamp(f"{MAX_YEAR + 1}-01-01", tz="UTC").value) - 1
+YEARS = f"{MIN_YEAR}-{MAX_YEAR}"
+# Unknown feature keys tracked by a mask each; past this, the most frequent ones.
+MASKED_KEYS = 64
+YEAR = re.compile(r"\s*([+-]?\d{4,})-")
 ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100}
 
 
@@ -155,10 +165,20 @@ def check_timestamps(col: list, errors: RowErrors, *, now_ns: int, max_future_s:
         col = [None if b else v for v, b in zip(col, bad, strict=True)]
     nulls = null_mask(col)
     parsed = pd.to_datetime(pd.Series(col, dtype=object), utc=True, format="ISO8601", errors="coerce")
-    ns = parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view(np.int64)
-    nat = ns == np.iinfo(np.int64).min
+    nat_value = np.iinfo(np.int64).min
+    if parsed.dt.unit == "ns":
+        ns = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    else:
+        # pandas keeps dates outside the nanosecond span (years before 1677 or after 2262)
+        # at a coarser unit; such rows are rejected one by one, the others go on.
+        us = parsed.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64)
+        outside = (us != nat_value) & ((us < MIN_NS // 1000) | (us > MAX_NS // 1000))
+        errors.flag(outside, lambda i: f"timestamp: {col[i][:40]!r} is outside the supported years {YEARS}")
+        ns = np.where(outside | (us == nat_value), nat_value, us * 1000)
+        nulls = nulls | outside  # reported above; not reported again as unparseable
+    nat = ns == nat_value
     unparseable = nat & ~nulls
-    errors.flag(unparseable, lambda i: f"timestamp: not an ISO 8601 date-time: {col[i]!r}")
+    errors.flag(unparseable, lambda i: _unparseable(col[i]))
     if required:
         missing = nulls if bad is None else nulls & ~bad
         errors.flag(missing, "timestamp: required")
@@ -169,6 +189,14 @@ def check_timestamps(col: list, errors: RowErrors, *, now_ns: int, max_future_s:
     return ns - ns % 1000
 
 
+def _unparseable(text: str) -> str:
+    # pandas gives up on a batch mixing out-of-span dates with nanosecond ones: name the cause.
+    year = YEAR.match(text)
+    if year and not MIN_YEAR <= int(year.group(1)) <= MAX_YEAR:
+        return f"timestamp: {text[:40]!r} is outside the supported years {YEARS}"
+    return f"timestamp: not an ISO 8601 date-time: {text[:100]!r}"
+
+
 @dataclass
 class FeatureColumns:
     """One version's features for a set of rows, in the formats of ``PredictionBatch``."""
@@ -177,7 +205,8 @@ class FeatureColumns:
     # Soft-problem masks per feature: "nulls" (non-nullable only), "out_of_range", and
     # "unseen" as an object array of the unseen value or None.
     soft: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    unknown_keys: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per feature key not in the schema, the rows that have it; None when no row has any.
+    unknown_keys: dict[str, np.ndarray] | None = None
 
 
 def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, rows: np.ndarray) -> FeatureColumns:
@@ -194,6 +223,7 @@ def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, row
             if bad is not None:
                 sub.flag(bad, lambda i, c=col, lb=label: f"{lb}: expected a string, got {type_name(c[i])}")
                 col = [None if b else v for v, b in zip(col, bad, strict=True)]
+            col = _check_category_length(col, label, sub)
             values = np.array(col, dtype=object)
             nulls = null_mask(col)
             known = set(spec.get("categories") or ())
@@ -223,10 +253,25 @@ def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, row
         arrays[name] = values
         if problems:
             soft[name] = problems
+    unknown = _unknown_keys(schema, feats, sub)
     for i, messages in sub.by_row.items():
         for message in messages:
             errors.add(int(rows[i]), message)
-    return FeatureColumns(arrays=arrays, soft=soft, unknown_keys=_unknown_keys(schema, feats))
+    return FeatureColumns(arrays=arrays, soft=soft, unknown_keys=unknown)
+
+
+def _check_category_length(col: list, label: str, errors: RowErrors) -> list:
+    """Categorical values longer than VIGIL_MAX_CATEGORY_CHARS reject their row (set to None here)."""
+    limit = settings.VIGIL_MAX_CATEGORY_CHARS
+    # filter(None) drops None (and ""), map(len) runs in C: one pass over the column.
+    if max(map(len, filter(None, col)), default=0) <= limit:
+        return col
+    col = list(col)
+    for i, v in enumerate(col):
+        if v is not None and len(v) > limit:
+            errors.add(i, f"{label}: longer than {limit} characters")
+            col[i] = None
+    return col
 
 
 def _feature_columns(names: list[str], feats: list[dict]) -> list[Sequence]:
@@ -246,12 +291,47 @@ def _feature_columns(names: list[str], feats: list[dict]) -> list[Sequence]:
     return list(zip(*values, strict=True)) if values else [() for _ in names]
 
 
-def _unknown_keys(schema: list[dict], feats: list[dict]) -> dict[str, np.ndarray]:
+def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors) -> dict[str, np.ndarray] | None:
+    """Per key not in the schema, the mask of rows that have it (None when no row has any).
+
+    A row with more than VIGIL_MAX_UNKNOWN_KEYS such keys, or one longer than
+    VIGIL_MAX_FEATURE_KEY_CHARS, is rejected: it could only be a client bug or an attack.
+    When the batch holds more distinct unknown keys than the answer lists, only the most
+    frequent are kept (a mask per key for thousands of keys would be the attack's payload).
+    """
     known = {spec["name"] for spec in schema}
     extra = set().union(*map(dict.keys, feats)) - known if feats else set()
-    return {
-        key: np.fromiter((key in f for f in feats), dtype=bool, count=len(feats)) for key in sorted(extra)
-    }
+    if not extra:
+        return None
+    n = len(feats)
+    most, longest = settings.VIGIL_MAX_UNKNOWN_KEYS, settings.VIGIL_MAX_FEATURE_KEY_CHARS
+    if len(extra) <= MASKED_KEYS:
+        masks = {key: np.fromiter((key in f for f in feats), dtype=bool, count=n) for key in sorted(extra)}
+        counts = np.sum(list(masks.values()), axis=0)
+    else:
+        per_row = [f.keys() - known for f in feats]
+        counts = np.fromiter(map(len, per_row), dtype=np.int64, count=n)
+        tally = Counter(k for keys in per_row for k in keys)
+        kept = dict(tally.most_common(MASKED_KEYS))
+        masks = {key: np.fromiter((key in keys for keys in per_row), dtype=bool, count=n) for key in sorted(kept)}
+    errors.flag(counts > most, lambda i: f"features: {counts[i]} keys not in the schema, at most {most}")
+    too_long = [k for k in extra if len(k) > longest]
+    if too_long:
+        bad = np.zeros(n, dtype=bool)
+        for i, f in enumerate(feats):
+            bad[i] = any(k in f for k in too_long)
+        errors.flag(bad, f"features: a key longer than {longest} characters")
+        for key in too_long:
+            masks.pop(key, None)
+    return masks
+
+
+def _keep_top(counts: dict, limit: int) -> tuple[dict, int]:
+    """The ``limit`` largest counts, and the sum of the others."""
+    if len(counts) <= limit:
+        return counts, 0
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return dict(top), sum(counts.values()) - sum(n for _, n in top)
 
 
 def quality_add(quality: dict, columns: FeatureColumns, stored: np.ndarray) -> None:
@@ -271,11 +351,28 @@ def quality_add(quality: dict, columns: FeatureColumns, stored: np.ndarray) -> N
                     entry[kind] = entry.get(kind, 0) + count
         if not entry:
             quality.pop(name)
-    for key, mask in columns.unknown_keys.items():
+    for key, mask in (columns.unknown_keys or {}).items():
         count = int(mask[stored].sum())
         if count:
             entry = quality.setdefault(key, {})
             entry["unknown"] = entry.get("unknown", 0) + count
+
+
+def quality_bound(quality: dict) -> dict:
+    """At most VIGIL_MAX_UNSEEN_CATEGORIES unseen values per feature and as many unknown keys,
+    the most frequent; the rest are counted in ``unseen_other`` and ``unknown_other``."""
+    limit = settings.VIGIL_MAX_UNSEEN_CATEGORIES
+    for entry in quality.values():
+        if "unseen" in entry:
+            entry["unseen"], other = _keep_top(entry["unseen"], limit)
+            if other:
+                entry["unseen_other"] = other
+    unknown = {k: e["unknown"] for k, e in quality.items() if "unknown" in e}
+    kept, other = _keep_top(unknown, limit)
+    out = {k: e for k, e in quality.items() if "unknown" not in e or k in kept}
+    if other:
+        out["unknown_other"] = {"unknown": other}
+    return out
 
 
 def check_rows_are_objects(rows: list, errors: RowErrors) -> list[dict]:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils.dateparse import parse_date, parse_datetime
+
+from core.dates import BadMoment, parse_moment
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 RANGE_LABELS = {"24h": "24 h", "7d": "7 d", "30d": "30 d", "90d": "90 d", "custom": "Custom"}
@@ -22,21 +23,18 @@ MAX_SPAN = timedelta(days=400)
 
 def _parse_moment(value: str, *, end_of_day: bool = False) -> datetime | None:
     try:
-        # A bare date first: parse_datetime would read "2026-06-10" as its midnight, and
-        # an end date means the whole of that day.
-        day = parse_date(value)
-        moment = None if day is not None else parse_datetime(value)
-    except ValueError:
+        return parse_moment(value, end_of_day=end_of_day)
+    except BadMoment:
         return None
-    if day is not None:
-        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if end_of_day:
-            moment += timedelta(days=1)
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+
+
+def _name(query, key: str, errors: dict[str, str]) -> str:
+    """A version or segment name from the URL; one no stored name can match is ignored."""
+    value = query.get(key, "")
+    if "\x00" in value or len(value) > 200:
+        errors[key] = f"Ignored an invalid {key} name."
+        return ""
+    return value
 
 
 def _ceil_hour(moment: datetime) -> datetime:
@@ -150,8 +148,8 @@ def state_from_query(query, *, now: datetime | None = None) -> tuple[DashboardSt
         start=start,
         end=end,
         granularity=granularity,
-        version=query.get("version", "")[:100],
-        segment=query.get("segment", "")[:100],
+        version=_name(query, "version", errors),
+        segment=_name(query, "segment", errors),
         stat=stat,
         window=window,
         notices=tuple(notices),
