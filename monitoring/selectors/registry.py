@@ -40,10 +40,6 @@ def version_production(*, model: MLModel) -> ModelVersion | None:
     )
 
 
-def versions_by_label(*, model: MLModel) -> dict[str, ModelVersion]:
-    return {v.version: v for v in ModelVersion.objects.filter(model=model)}
-
-
 def model_classes(*, model: MLModel) -> list | None:
     """All classes declared by the model's versions (multiclass), first declaration order."""
     if model.task != Task.MULTICLASS:
@@ -53,3 +49,7 @@ def model_classes(*, model: MLModel) -> list | None:
         for c in classes or []:
             out.setdefault(str(c), c)
     return list(out.values())
+
+
+def versions_by_label(*, model: MLModel) -> dict[str, ModelVersion]:
+    return {v.version: v for v in ModelVersion.objects.filter(model=model)}

@@ -11,15 +11,17 @@ from django.utils import timezone
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.engine.batch import LabelChange
-from monitoring.models import MLModel
+from monitoring.engine.coding import numeric_codes
+from monitoring.models import MLModel, ModelVersion
 from monitoring.selectors.registry import model_classes
 from monitoring.services.sketching import sketch_fold_labels
 
-from .ingest import _text
+from .ingest import NULL, _text
 from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
 
 CREATE_TMP = """
-CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz)
+CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz,
+                                               value_code double precision)
 ON COMMIT DELETE ROWS
 """
 SELECT_OLD = """
@@ -27,15 +29,17 @@ SELECT l.request_id, l.value::text FROM monitoring_label l
 JOIN vigil_label_in t ON t.request_id = l.request_id WHERE l.model_id = %s
 """
 UPSERT = """
-INSERT INTO monitoring_label (model_id, request_id, value, "timestamp", received_at, human_corrected)
-SELECT %s, request_id, value, "timestamp", %s, %s FROM vigil_label_in ORDER BY request_id
-ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value,
+INSERT INTO monitoring_label (model_id, request_id, value, value_code, "timestamp", received_at, human_corrected)
+SELECT %s, request_id, value, value_code, "timestamp", %s, %s FROM vigil_label_in ORDER BY request_id
+ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value, value_code = EXCLUDED.value_code,
     "timestamp" = EXCLUDED."timestamp", received_at = EXCLUDED.received_at,
     human_corrected = EXCLUDED.human_corrected
 """
+# A request predicted by several versions (production and shadow) matches once.
 SELECT_MATCHED = """
-SELECT t.request_id FROM vigil_label_in t
-JOIN monitoring_prediction p ON p.model_id = %s AND p.request_id = t.request_id
+SELECT count(*) FROM vigil_label_in t
+WHERE EXISTS (SELECT 1 FROM monitoring_prediction p
+               WHERE p.model_id = %s AND p.version_id = ANY(%s) AND p.request_id = t.request_id)
 """
 
 
@@ -43,6 +47,7 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
     """Store labels ``{"request_id", "label", "timestamp" (optional, default now)}`` for ``model``.
 
     A later label for a request_id replaces the earlier one (within a batch the last wins).
+    A label counts for every version that predicted the request (each version's sketches).
     Returns ``{"matched": labels whose prediction is stored, "pending": the others,
     "rejected": [{"index", "request_id", "errors"}]}``.
     """
@@ -52,8 +57,8 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
     request_ids = check_id([r.get("request_id") for r in rows], "request_id", errors, required=True)
     timestamps = check_timestamps([r.get("timestamp") for r in rows], errors, now_ns=now_ns,
                                   max_future_s=settings.VIGIL_MAX_FUTURE_SECONDS, required=False)
-    values = check_labels([r.get("label") for r in rows], errors, task=model.task,
-                          classes=model_classes(model=model))
+    classes = model_classes(model=model)
+    values = check_labels([r.get("label") for r in rows], errors, task=model.task, classes=classes)
     rejected = [{"index": i, "request_id": request_ids[i], "errors": reasons}
                 for i, reasons in sorted(errors.by_row.items())]
     last: dict[str, int] = {}
@@ -64,8 +69,10 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
 
     index = sorted(last.values())
     stamps = np.datetime_as_string(timestamps[index].view("datetime64[ns]").astype("datetime64[us]"), unit="us", timezone="UTC")
+    codes = numeric_codes([values[i] for i in index], classes)
     lines = [
-        f"{_text(request_ids[i])}\t{_json(values[i])}\t{stamp}" for i, stamp in zip(index, stamps.tolist(), strict=True)
+        f"{_text(request_ids[i])}\t{_json(values[i])}\t{stamp}\t{NULL if code is None else repr(code)}"
+        for i, stamp, code in zip(index, stamps.tolist(), codes, strict=True)
     ]
     buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
     nested = connection.in_atomic_block
@@ -78,8 +85,9 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
         cursor.execute(SELECT_OLD, [model.pk])
         old = {rid: orjson.loads(text) for rid, text in cursor.fetchall()}
         cursor.execute(UPSERT, [model.pk, timezone.now(), human_corrected])
-        cursor.execute(SELECT_MATCHED, [model.pk])
-        matched = len(cursor.fetchall())
+        versions = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
+        cursor.execute(SELECT_MATCHED, [model.pk, versions])
+        matched = cursor.fetchone()[0]
         if nested:
             # Inside a caller's transaction there is no commit yet to empty the table.
             cursor.execute("DELETE FROM vigil_label_in")
