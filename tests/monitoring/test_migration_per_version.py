@@ -1,11 +1,10 @@
-"""Migration 0010: existing predictions keep their rows and become served; the key admits a shadow row."""
+"""Migration prediction_per_version: existing predictions keep their rows and become served; the key admits a
+shadow row."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("monitoring", "0009_time_field_names")]
-AFTER = [("monitoring", "0010_prediction_per_version")]
 INSERT = """
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score, prediction,
                                    received_at)
@@ -23,6 +22,15 @@ def migrate(targets):
     executor.migrate(targets)
 
 
+def before_and_latest() -> tuple[list, list]:
+    """The state just before the per-version migration (found by name, so renumbering keeps the test), and
+    every app's latest migration to return to."""
+    loader = MigrationExecutor(connection).loader
+    (name,) = [n for app, n in loader.disk_migrations if app == "monitoring" and n.endswith("_prediction_per_version")]
+    before = [dep for dep in loader.get_migration("monitoring", name).dependencies if dep[0] == "monitoring"]
+    return before, loader.graph.leaf_nodes()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_existing_rows_survive_as_served_with_codes_and_a_second_version_may_log_the_request():
     from monitoring.models import MLModel, ModelVersion
@@ -32,8 +40,9 @@ def test_existing_rows_survive_as_served_with_codes_and_a_second_version_may_log
     v2 = ModelVersion.objects.create(model=model, version="v2", stage="shadow")
     tickets = MLModel.objects.create(slug="t", name="T", task="multiclass_classification")
     t1 = ModelVersion.objects.create(model=tickets, version="t1", classes=["low", "high"])
+    before, latest = before_and_latest()
     try:
-        migrate(BEFORE)
+        migrate(before)
         with connection.cursor() as cursor:
             cursor.execute(INSERT, [model.pk, v1.pk, "r-1", "1"])
             cursor.execute(INSERT, [model.pk, v1.pk, "r-2", "false"])
@@ -44,7 +53,7 @@ def test_existing_rows_survive_as_served_with_codes_and_a_second_version_may_log
             with pytest.raises(IntegrityError), transaction.atomic():  # the old key: one row per request
                 cursor.execute(INSERT, [model.pk, v2.pk, "r-1", None])
     finally:
-        migrate(AFTER)
+        migrate(latest)
     with connection.cursor() as cursor:
         cursor.execute("SELECT model_id, request_id, served, decision_code FROM monitoring_prediction "
                        "ORDER BY model_id, request_id")
