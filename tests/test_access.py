@@ -145,6 +145,10 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
 ADMIN_MODELS = {
     "auth.group": False,
     "auth.user": False,
+    # django-axes' login-lockout records (its admin refuses add; staff may clear a lockout).
+    "axes.accessattempt": "no add",
+    "axes.accesslog": "no add",
+    "axes.accessfailurelog": "no add",
     "django_celery_beat.periodictask": False,
     "django_celery_beat.clockedschedule": False,
     "django_celery_beat.crontabschedule": False,
