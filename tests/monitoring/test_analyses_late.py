@@ -44,7 +44,7 @@ def test_windows_compacted_but_not_analysed_are_reported(page, settings):
     store_reference(version)
     store_predictions(version, batch(draw(200, np.random.default_rng(2)), start=T0, hours=2))
     compaction.sketches_compact_all()
-    WindowSketch.objects.update(changed=timezone.now() - timedelta(seconds=settings.VIGIL_ANALYSIS_LATE_SECONDS + 60))
+    WindowSketch.objects.update(changed_at=timezone.now() - timedelta(seconds=settings.VIGIL_ANALYSIS_LATE_SECONDS + 60))
     assert "Analyses are late" in page()
     version_analyse(version_id=version.pk)
     assert "Analyses are late" not in page()
