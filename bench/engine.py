@@ -171,7 +171,7 @@ def api_latency(slug: str, version, days: int) -> float:
     from django.db import connection
     from django.test import Client
 
-    from monitoring.services.tokens import api_token_create
+    from core.services.tokens import api_token_create
 
     token, key = api_token_create(name=f"bench-{uuid.uuid4().hex[:8]}", scopes=["read"])
     if days > 1:  # copy the day's sketches to earlier days: the read then merges 90 rollups

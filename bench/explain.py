@@ -93,9 +93,9 @@ def _endpoint(booster, schema: list[dict], rows: list[dict]) -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
+    from core.services.tokens import api_token_create
     from explain.services import artifact_upload
     from monitoring.models import MLModel, ModelVersion, Prediction
-    from monitoring.services.tokens import api_token_create
 
     call_command("migrate", verbosity=0)
     slug = f"bench-explain-{uuid.uuid4().hex[:8]}"
@@ -131,7 +131,7 @@ def _endpoint(booster, schema: list[dict], rows: list[dict]) -> None:
         print(f"  database: {connection.settings_dict['NAME']}; artifact loaded once per process (cache by sha256)")
     finally:
         model.delete()
-        from monitoring.models import ApiToken
+        from core.models import ApiToken
 
         ApiToken.objects.filter(name=f"{slug}-token").delete()
 

@@ -184,9 +184,9 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
+    from core.services.tokens import api_token_create
     from monitoring.models import MLModel
     from monitoring.services.registry import model_create, version_create
-    from monitoring.services.tokens import api_token_create
 
     run = f"bench{uuid.uuid4().hex[:8]}"
     model = model_create(slug=run, name="Ingestion benchmark", task="binary_classification")

@@ -90,8 +90,8 @@ def main() -> None:
     from django.conf import settings
     from django.test import Client
 
+    from core.services.tokens import api_token_create
     from monitoring.models import MLModel
-    from monitoring.services.tokens import api_token_create
     from ops import selectors
 
     settings.ALLOWED_HOSTS = ["*"]

@@ -36,7 +36,7 @@ def api_client():
 @pytest.fixture
 def make_token(db):
     """make_token("ingest", "read") -> plain key of a new token with those scopes."""
-    from monitoring.services.tokens import api_token_create
+    from core.services.tokens import api_token_create
 
     counter = {"n": 0}
 

@@ -1,4 +1,5 @@
-"""Which app may import which: monitoring is the base the others build on, never the reverse.
+"""Which app may import which: core is shared by every app and imports none of them; monitoring is
+the base the others build on, never the reverse.
 
 explain and ops may use monitoring (models, selectors, services, charts); monitoring imports
 neither (they add sections to its pages through monitoring.views.sections); explain does not
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"monitoring": {"explain", "ops"}, "explain": {"ops"}}
+# Every Django app of the project (a top-level folder with an apps.py), so a new app is covered too.
+APPS = {path.parent.name for path in ROOT.glob("*/apps.py")}
+FORBIDDEN = {"core": APPS - {"core"}, "monitoring": {"explain", "ops"}, "explain": {"ops"}}
 
 
 def imported_apps(path: Path) -> set[str]:
@@ -32,6 +35,10 @@ def test_app_does_not_import_the_apps_built_on_it(app):
         for path in sorted((ROOT / app).rglob("*.py"))
     }
     assert {path: apps for path, apps in offenders.items() if apps} == {}
+
+
+def test_core_is_checked_against_every_app():
+    assert FORBIDDEN["core"] >= {"monitoring", "explain", "ops"}
 
 
 def test_the_check_sees_function_level_imports(tmp_path):

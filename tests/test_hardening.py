@@ -205,7 +205,7 @@ def test_a_few_typos_do_not_lock_out(client, user, settings):
 
 @pytest.mark.django_db
 def test_create_api_token_with_an_expiry(capsys):
-    from monitoring.models import ApiToken
+    from core.models import ApiToken
 
     call_command("create_api_token", "short-lived", "--scopes", "read", "--expires-in-days", "3")
     capsys.readouterr()
@@ -225,8 +225,8 @@ def test_create_api_token_refuses_a_non_positive_expiry():
 
 @pytest.mark.django_db
 def test_an_expired_token_is_refused(api_client, settings):
-    from monitoring.models import ApiToken
-    from monitoring.services.tokens import api_token_create
+    from core.models import ApiToken
+    from core.services.tokens import api_token_create
 
     settings.VIGIL_TOKEN_CACHE_SECONDS = 0
     token, key = api_token_create(name="expiring", scopes=["read"], expires_in_days=1)

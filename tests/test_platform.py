@@ -36,8 +36,8 @@ def test_roles_created_by_migration():
 
 @pytest.mark.django_db
 def test_create_api_token_prints_key_once_and_stores_hash(capsys):
-    from monitoring.models import ApiToken
-    from monitoring.models.tokens import hash_key
+    from core.models import ApiToken
+    from core.models.tokens import hash_key
 
     call_command("create_api_token", "serving", "--scopes", "ingest,read")
     key = capsys.readouterr().out.strip()
@@ -81,7 +81,7 @@ def test_revoked_token_is_refused_once_the_lookup_cache_expires(api_client, make
 
     from django.utils import timezone
 
-    from monitoring.models import ApiToken
+    from core.models import ApiToken
 
     settings.VIGIL_TOKEN_CACHE_SECONDS = 1
     key = make_token("read")

@@ -245,7 +245,7 @@ def test_a_run_killed_outright_is_reported_with_its_leftover_processes(var):
 @pytest.mark.django_db(transaction=True)
 def test_healthz_answers_while_two_clients_hold_half_sent_bodies(var):
     from config.run import service_commands
-    from monitoring.services.tokens import api_token_create
+    from core.services.tokens import api_token_create
 
     _, key = api_token_create(name="slow-client", scopes=["admin"])
     port = free_port()

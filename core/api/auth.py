@@ -4,9 +4,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from core.models import ApiToken
+from core.models.tokens import hash_key
 from core.roles import user_scopes
-from monitoring.models import ApiToken
-from monitoring.models.tokens import hash_key
 
 # key hash -> (token, monotonic expiry). Serving systems call hot endpoints (overrides, rerank)
 # many times a second; a few seconds of memory saves a database round trip on most calls.

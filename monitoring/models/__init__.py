@@ -2,11 +2,9 @@ from .data import Label, Prediction, ReferenceRow
 from .registry import MLModel, ModelVersion
 from .results import AnalysisResult
 from .sketches import Granularity, ReferenceProfile, SketchPartial, TrackedSegment, WindowSketch
-from .tokens import ApiToken
 
 __all__ = [
     "AnalysisResult",
-    "ApiToken",
     "Granularity",
     "Label",
     "MLModel",

@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from core.services.tokens import api_token_create
 from explain.frames import features_frame
 from explain.services import artifact_upload
 from monitoring.models import MLModel, ModelVersion, Prediction
-from monitoring.services.tokens import api_token_create
 from tests.explain import factories
 
 from .conftest import PASSWORD, make_user

@@ -16,8 +16,9 @@ from django.db import transaction
 
 from client import VigilClient, VigilError
 from core import roles
-from monitoring.models import ApiToken, Prediction
-from monitoring.services.tokens import api_token_create
+from core.models import ApiToken
+from core.services.tokens import api_token_create
+from monitoring.models import Prediction
 
 TOKEN_NAME = "demo-seed"
 # (username, password, group, superuser): local demo logins, printed by `make run`.

@@ -26,6 +26,7 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The model moved here from monitoring (migration core 0001); the table kept its name.
         db_table = "monitoring_api_token"
         ordering = ["name"]
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from monitoring.services.tokens import api_token_create
+from core.services.tokens import api_token_create
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from monitoring.models import ApiToken
-from monitoring.models.tokens import SCOPES, hash_key
+from core.models import ApiToken
+from core.models.tokens import SCOPES, hash_key
 
 
 def api_token_create(*, name: str, scopes: list[str], expires_in_days: int | None = None) -> tuple[ApiToken, str]:

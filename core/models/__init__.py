@@ -1,0 +1,3 @@
+from .tokens import ApiToken
+
+__all__ = ["ApiToken"]
