@@ -33,7 +33,7 @@ def fill_codes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("monitoring", "0011_api_token_expires_at"),
+        ("monitoring", "0012_api_token_moves_to_core"),
     ]
 
     operations = [
