@@ -163,10 +163,6 @@ ADMIN_MODELS = {
     "ops.override": True,
     "ops.correction": True,
     "ops.auditrecord": True,
-    # django-axes' lockout records: written by logins only; an admin deletes an attempt to unlock.
-    "axes.accessattempt": "no add",
-    "axes.accesslog": "no add",
-    "axes.accessfailurelog": "no add",
 }
 for _key, _read_only in ADMIN_MODELS.items():
     _app, _model = _key.split(".")
