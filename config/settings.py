@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "monitoring",
     "explain",
     "ops",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
