@@ -152,6 +152,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["explain-importance-trends"] = {"task": "explain.tasks.importance_trends_task", "schedule": 3600}
 # Compact appended sketches, then fan out analyses of versions whose windows changed.
+CELERY_BEAT_SCHEDULE["lifecycle-watch"] = {"task": "lifecycle.tasks.lifecycle_watch_task", "schedule": 3600}
 CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {
     "task": "monitoring.tasks.compact_sketches_task",
     "schedule": envint("VIGIL_COMPACT_SECONDS", "60"),

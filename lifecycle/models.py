@@ -19,6 +19,9 @@ class Policy(models.Model):
     auto_rollback = models.BooleanField(default=False)
     watch_hours = models.PositiveIntegerField(default=48)
     max_age_days = models.PositiveIntegerField(default=180)
+    # Performance band's floor for the retraining trigger (primary metric; for MAE-like metrics a
+    # ceiling); empty: the model's health setting min_<metric> is used.
+    retrain_below = models.FloatField(null=True, blank=True)
     retrain_windows = models.PositiveIntegerField(default=3)
     retrain_min_labels = models.PositiveIntegerField(default=1000)
     retrain_cooldown_hours = models.PositiveIntegerField(default=168)
