@@ -114,6 +114,8 @@ VIGIL_IMPORTANCE_SHARE_JUMP = envfloat("VIGIL_IMPORTANCE_SHARE_JUMP", "0.05")
 # Ops console: boosts are temporary by default and can never outlast the maximum.
 VIGIL_BOOST_MAX_DAYS = envint("VIGIL_BOOST_MAX_DAYS", "30")
 VIGIL_BOOST_DEFAULT_DAYS = envint("VIGIL_BOOST_DEFAULT_DAYS", "7")
+# First retry delay of a lifecycle webhook call (doubling after each failure, capped at 10 minutes).
+VIGIL_WEBHOOK_BACKOFF_SECONDS = envfloat("VIGIL_WEBHOOK_BACKOFF_SECONDS", "2")
 VIGIL_RERANK_MAX_CANDIDATES = envint("VIGIL_RERANK_MAX_CANDIDATES", "10000")
 VIGIL_RERANK_MAX_BYTES = envint("VIGIL_RERANK_MAX_BYTES", str(4 * 1024 * 1024))
 
