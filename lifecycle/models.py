@@ -1,6 +1,7 @@
 """A model's lifecycle policy, its promotion gate evaluations, the audit of stage changes and webhooks."""
 
 from django.db import models
+from django.utils import timezone
 
 from monitoring.models import MLModel, ModelVersion
 
@@ -78,7 +79,7 @@ class Event(models.Model):
     evidence = models.JSONField(default=dict, blank=True)
     # A rollback names the promotion it undid, so the next rollback goes one step further back.
     undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]

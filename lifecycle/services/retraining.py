@@ -82,7 +82,7 @@ def retraining_check(*, model_id: int, now: datetime | None = None) -> Event | N
             return None
         period = evidence["data_period"]
         event = Event.objects.create(
-            model=model, kind=EventKind.RETRAINING, version=version_production(model=model), actor=ACTOR,
+            model=model, kind=EventKind.RETRAINING, version=version_production(model=model), actor=ACTOR, created_at=now,
             reason=f"{evidence['metric']} below {evidence['band']:g} for {policy.retrain_windows} windows "
                    f"with {evidence['labels_since']} labels since {period['start'].date()}",
             evidence=_jsonable(evidence),

@@ -41,6 +41,7 @@ def watch_check(*, model_id: int, now: datetime | None = None) -> Event | None:
             return None
         proposal = Event.objects.create(
             model=model, kind=EventKind.ROLLBACK_PROPOSED, version=promotion.previous, previous=current, actor=ACTOR,
+            created_at=now,
             reason=f"Critical within {policy.watch_hours} h of the promotion: {health.reason_text}",
             evidence={"promotion": promotion.pk, "health": health.status, "reasons": health.reasons},
         )
