@@ -1,8 +1,16 @@
-"""Lifecycle cards on monitoring's model and version pages (registered in LifecycleConfig.ready)."""
+"""Lifecycle cards on monitoring's model and version pages (registered in LifecycleConfig.ready).
+
+The pages embed a stub that loads the card from its own URL (static/js/lifecycle.js): the card
+reads the audit, staleness, label debt and the threshold curve, and monitoring's pages keep
+their own small, fixed number of queries.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from core.roles import ADMINS, user_in
@@ -21,7 +29,25 @@ from .services.retraining import retraining_evidence
 from .stats.thresholds import best_threshold, pr_curve, thin_curve
 
 
+def _stub(request, url: str, title: str) -> SafeString:
+    query = urlencode({**request.GET.dict(), "next": request.get_full_path()})
+    return SafeString(render_to_string("lifecycle/stub.html", {"url": f"{url}?{query}", "title": title}, request=request))
+
+
 def model_section(*, request, model: MLModel) -> SafeString:
+    return _stub(request, reverse("lifecycle:model-card", args=[model.slug]), "Lifecycle")
+
+
+def version_section(*, request, version: ModelVersion) -> SafeString:
+    return _stub(request, reverse("lifecycle:version-card", args=[version.model.slug, version.version]), "Promotion")
+
+
+def _next(request) -> str:
+    target = request.GET.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else request.get_full_path()
+
+
+def model_card(*, request, model: MLModel) -> SafeString:
     production = version_production(model=model)
     undo = promotion_to_undo(model=model)
     context = {
@@ -35,6 +61,7 @@ def model_section(*, request, model: MLModel) -> SafeString:
         "policy": policy_get(model=model),
         "challengers": [v for v in model.versions.all() if production is None or v.pk != production.pk],
         "is_admin": user_in(request.user, ADMINS),
+        "next": _next(request),
     }
     return SafeString(render_to_string("lifecycle/model_section.html", context, request=request))
 
@@ -52,7 +79,7 @@ def _target(request) -> dict:
     return {"min_recall": 0.9}
 
 
-def version_section(*, request, version: ModelVersion) -> SafeString:
+def version_card(*, request, version: ModelVersion) -> SafeString:
     model = version.model
     context = {
         "model": model,
@@ -62,6 +89,7 @@ def version_section(*, request, version: ModelVersion) -> SafeString:
         "gate": GateEvaluation.objects.filter(candidate=version, threshold__isnull=True).select_related("baseline").first(),
         "is_admin": user_in(request.user, ADMINS),
         "can_promote": version.stage != Stage.PRODUCTION,
+        "next": _next(request),
     }
     if model.task == "binary_classification":
         score, _, label = labelled_rows(version=version)

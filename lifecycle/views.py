@@ -8,7 +8,7 @@ import numpy as np
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -23,6 +23,7 @@ from monitoring.views.sections import WATERFALL, section
 
 from .charts import metrics_figure, score_pairs_figure
 from .forms import ActionForm, PolicyForm
+from .sections import model_card, version_card
 from .selectors.comparison import comparison_get
 from .selectors.policy import policy_get
 from .services.gate import gate_evaluate
@@ -53,6 +54,19 @@ def _label(value: float, classes: list | None):
     if classes:
         return classes[int(value)]
     return int(value) if float(value).is_integer() else float(value)
+
+
+@scientist_required
+def model_card_view(request, slug: str):
+    """The model page's lifecycle card, loaded by the page (HTML fragment)."""
+    return HttpResponse(model_card(request=request, model=get_object_or_404(MLModel, slug=slug)))
+
+
+@scientist_required
+def version_card_view(request, slug: str, version: str):
+    """The version page's promotion card, loaded by the page (HTML fragment)."""
+    found = get_object_or_404(ModelVersion.objects.select_related("model"), model__slug=slug, version=version)
+    return HttpResponse(version_card(request=request, version=found))
 
 
 @scientist_required

@@ -22,11 +22,17 @@ class McNemarSerializer(serializers.Serializer):
 
 
 class AucDifferenceSerializer(serializers.Serializer):
-    value = serializers.FloatField()
-    p_value = serializers.FloatField()
+    value = serializers.FloatField(help_text="ROC AUC of b minus that of a")
+    p_value = serializers.FloatField(help_text="paired DeLong test, two-sided")
+    std_error = serializers.FloatField()
+    ci = serializers.ListField(child=serializers.FloatField(), help_text="95% normal interval")
+    a = serializers.FloatField()
+    b = serializers.FloatField()
 
 
 class ComparisonSerializer(serializers.Serializer):
+    a = serializers.CharField(help_text="version A")
+    b = serializers.CharField(help_text="version B")
     paired = serializers.IntegerField()
     agreement = serializers.FloatField(allow_null=True)
     agreement_ci = serializers.ListField(child=serializers.FloatField(), allow_null=True)
@@ -41,7 +47,9 @@ class ComparisonSerializer(serializers.Serializer):
     flipped = serializers.ListField(child=serializers.DictField())
     estimated = serializers.DictField(required=False)
     change = serializers.DictField(allow_null=True)
-    unpaired = serializers.DictField(required=False)
+    unpaired = serializers.DictField(required=False, help_text="canary / A-B comparison of disjoint traffic")
+    classes = serializers.ListField(required=False, help_text="multiclass: class order of the decision codes")
+    ranking = serializers.DictField(required=False, help_text="ranking models: jaccard_at_10, mean_rank_displacement")
 
 
 class ThresholdSerializer(serializers.Serializer):
@@ -51,7 +59,9 @@ class ThresholdSerializer(serializers.Serializer):
     recall_lower_bound = serializers.FloatField(allow_null=True)
     precision_lower_bound = serializers.FloatField(allow_null=True)
     labelled = serializers.IntegerField()
+    positives = serializers.IntegerField()
     current_threshold = serializers.FloatField(allow_null=True)
+    target = serializers.DictField(child=serializers.FloatField())
 
 
 class StageChangeSerializer(serializers.Serializer):
@@ -64,13 +74,29 @@ class StageChangeSerializer(serializers.Serializer):
     forced = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     gate = serializers.DictField(allow_null=True)
+    deliveries = serializers.ListField(child=serializers.DictField())
+
+
+class GateRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(help_text='{"gate": [names of the checks that did not pass]}')
+    gate = serializers.DictField(help_text="the stored gate evaluation: outcome, failed, checks with evidence")
 
 
 class PolicySerializer(serializers.ModelSerializer):
+    webhook_secret_set = serializers.SerializerMethodField()
+
     class Meta:
         model = Policy
-        exclude = ["id", "model", "updated_at"]
+        fields = [
+            "margin", "min_pairs", "min_labels", "deployment_webhook", "retraining_webhook", "webhook_secret",
+            "webhook_secret_set", "auto_rollback", "watch_hours", "max_age_days", "retrain_below",
+            "retrain_windows", "retrain_min_labels", "retrain_cooldown_hours",
+        ]
         extra_kwargs = {"webhook_secret": {"write_only": True}}
+
+    def get_webhook_secret_set(self, policy: Policy) -> bool:
+        return bool(policy.webhook_secret)
 
 
 def gate_body(gate: GateEvaluation | None) -> dict | None:
@@ -93,6 +119,4 @@ def event_body(event: Event) -> dict:
 
 
 def policy_body(policy: Policy) -> dict:
-    body = PolicySerializer(policy).data
-    body["webhook_secret_set"] = bool(policy.webhook_secret)
-    return body
+    return PolicySerializer(policy).data

@@ -7,7 +7,7 @@ import math
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,6 +29,8 @@ from monitoring.services.analysis import clean
 from . import serializers
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
+GATE_ERRORS = {**error_responses(400, 401, 403, 404),
+               409: OpenApiResponse(serializers.GateRefusedSerializer, description="The gate did not pass (not forced).")}
 
 
 def _version(model: MLModel, name: str, field: str = "version") -> ModelVersion:
@@ -110,7 +112,7 @@ class CompareView(APIView):
 class PromoteView(APIView):
     permission_classes = [scope_required("admin")]
 
-    @extend_schema(request=serializers.PromoteSerializer, responses={200: serializers.StageChangeSerializer, **ERRORS},
+    @extend_schema(request=serializers.PromoteSerializer, responses={200: serializers.StageChangeSerializer, **GATE_ERRORS},
                    summary="Promote a version to production through the promotion gate")
     def post(self, request, slug: str, version: str):
         model = get_object_or_404(MLModel, slug=slug)
@@ -179,7 +181,7 @@ class ThresholdView(APIView):
             raise Conflict("Thresholds apply to binary classification models only.")
         return Response(clean(threshold_recommend(version=found, **_target(request))))
 
-    @extend_schema(request=serializers.ThresholdChangeSerializer, responses={200: serializers.StageChangeSerializer, **ERRORS},
+    @extend_schema(request=serializers.ThresholdChangeSerializer, responses={200: serializers.StageChangeSerializer, **GATE_ERRORS},
                    summary="Set the version's threshold through the gate (409 when it does not pass, unless forced)")
     def post(self, request, slug: str, version: str):
         model = get_object_or_404(MLModel, slug=slug)
