@@ -121,7 +121,8 @@ def compare_paired(
     else:
         body["agreement"] = body["agreement_ci"] = body["kappa"] = None
         body["flipped"] = []
-    body["score_correlation"] = paired.spearman(a.score, b.score)
+    ranks = (paired.dense_ranks(a.score), paired.dense_ranks(b.score)) if n else None
+    body["score_correlation"] = paired.spearman(a.score, b.score, ranks=ranks)
     y = label[labelled_mask]
     body["metrics"] = {
         "a": version_metrics(task=task, y=label, side=a, mask=labelled_mask),
@@ -133,7 +134,9 @@ def compare_paired(
         m = paired.mcnemar_exact(a.decision[labelled_mask] == y, b.decision[labelled_mask] == y)
         body["mcnemar"] = {"a_only_right": m.a_only_right, "b_only_right": m.b_only_right, "p_value": m.p_value}
     if task == "binary_classification" and labelled:
-        d = paired.delong_paired(y >= 0.5, a.score[labelled_mask], b.score[labelled_mask])
+        # Dense codes of a subset keep their order: one sort per version serves both statistics.
+        d = paired.delong_paired(y >= 0.5, a.score[labelled_mask], b.score[labelled_mask],
+                                 ranks=(ranks[0][labelled_mask], ranks[1][labelled_mask]))
         if d is not None:
             body["metrics"]["a"]["roc_auc"], body["metrics"]["b"]["roc_auc"] = d.auc_a, d.auc_b
             body["roc_auc_difference"] = {"value": d.difference, "p_value": d.p_value, "std_error": d.std_error,

@@ -9,6 +9,28 @@ import numpy as np
 from scipy import stats
 
 
+def _small_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(classes, codes of a, codes of b) without sorting when both hold small non-negative integers."""
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf" or a.size == 0:
+        return None
+    low = min(a.min(), b.min())
+    high = max(a.max(), b.max())
+    if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high < 1024):
+        return None
+    ca, cb = a.astype(np.int64), b.astype(np.int64)
+    if not (np.array_equal(ca, a) and np.array_equal(cb, b)):
+        return None
+    return np.arange(int(high) + 1), ca, cb
+
+
+def _codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fast = _small_codes(a, b)
+    if fast is not None:
+        return fast
+    classes, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    return classes, codes[: a.size], codes[a.size :]
+
+
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     """Cohen's kappa of two raters' decisions: (p_o - p_e) / (1 - p_e); None when undefined.
 
@@ -18,9 +40,8 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     b = np.asarray(b)
     if a.size == 0:
         return None
-    classes, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    classes, ca, cb = _codes(a, b)
     k = classes.size
-    ca, cb = codes[: a.size], codes[a.size :]
     table = np.bincount(ca * k + cb, minlength=k * k).reshape(k, k).astype(np.float64)
     n = table.sum()
     p_o = np.trace(table) / n
@@ -30,14 +51,29 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     return float((p_o - p_e) / (1 - p_e))
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Spearman's rank correlation of two score arrays (ties get mid-ranks); None if undefined."""
+def dense_ranks(x: np.ndarray) -> np.ndarray:
+    """Codes 0..k-1 of the distinct values of ``x`` in ascending order (one sort)."""
+    return np.unique(np.asarray(x, dtype=np.float64), return_inverse=True)[1].reshape(-1)
+
+
+def _midranks(codes: np.ndarray) -> np.ndarray:
+    """1-based mid-ranks (ties share their average rank) from dense codes."""
+    counts = np.bincount(codes)
+    below = np.cumsum(counts) - counts
+    return below[codes] + (counts[codes] + 1) / 2.0
+
+
+def spearman(a: np.ndarray, b: np.ndarray, *, ranks: tuple[np.ndarray, np.ndarray] | None = None) -> float | None:
+    """Spearman's rank correlation of two score arrays (ties get mid-ranks); None if undefined.
+
+    ``ranks``: the arrays' ``dense_ranks`` when already computed.
+    """
     a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
     if a.size < 2:
         return None
-    ra = stats.rankdata(a)
-    rb = stats.rankdata(b)
+    codes_a, codes_b = ranks if ranks is not None else (dense_ranks(a), dense_ranks(b))
+    ra = _midranks(codes_a)
+    rb = _midranks(codes_b)
     ra -= ra.mean()
     rb -= rb.mean()
     den = np.sqrt((ra @ ra) * (rb @ rb))
@@ -76,41 +112,49 @@ class DeLong:
     ci: tuple[float, float]
 
 
-def _midranks(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, method="average")
+def _components(codes: np.ndarray, y: np.ndarray, m: int, n: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC and DeLong's structural components from dense score codes: for a positive, the share
+    of negatives below it (ties count half); for a negative, the share of positives above it."""
+    k = int(codes.max()) + 1
+    pos = np.bincount(codes[y], minlength=k).astype(np.float64)
+    neg = np.bincount(codes[~y], minlength=k).astype(np.float64)
+    neg_below = np.cumsum(neg) - neg
+    pos_below = np.cumsum(pos) - pos
+    v_pos = (neg_below + neg / 2)[codes[y]] / n
+    v_neg = 1.0 - (pos_below + pos / 2)[codes[~y]] / m
+    return float(v_pos.mean()), v_pos, v_neg
 
 
-def delong_paired(labels: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, *, level: float = 0.95) -> DeLong | None:
+def delong_paired(
+    labels: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, *, level: float = 0.95,
+    ranks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> DeLong | None:
     """DeLong's test of the difference of two correlated ROC AUCs (same rows, same labels).
 
-    Fast form of Sun & Xu (2014): the structural components of each AUC come from mid-ranks,
-    their covariance over positives (1/m) and negatives (1/n) gives Var(auc_b - auc_a);
-    z = difference / se, two-sided normal p-value. None without both classes.
+    The structural components of each AUC (DeLong et al. 1988, in the mid-rank form of Sun & Xu
+    2014) from one sort per score; their covariance over positives (1/m) and negatives (1/n)
+    gives Var(auc_b - auc_a); z = difference / se, two-sided normal p-value. ``ranks``: the
+    scores' ``dense_ranks`` when already computed. None without two of each class.
     """
     y = np.asarray(labels).astype(bool)
     m, n = int(y.sum()), int((~y).sum())
     if m < 2 or n < 2:
         return None
-    aucs, v_pos, v_neg = [], [], []
-    for s in (np.asarray(score_a, dtype=np.float64), np.asarray(score_b, dtype=np.float64)):
-        pos, neg = s[y], s[~y]
-        rank_all = _midranks(np.concatenate([pos, neg]))
-        rank_pos, rank_neg = _midranks(pos), _midranks(neg)
-        aucs.append((rank_all[:m].sum() - m * (m + 1) / 2) / (m * n))
-        v_pos.append((rank_all[:m] - rank_pos) / n)
-        v_neg.append(1.0 - (rank_all[m:] - rank_neg) / m)
-    s_pos = np.cov(np.vstack(v_pos))
-    s_neg = np.cov(np.vstack(v_neg))
+    codes = ranks if ranks is not None else (dense_ranks(score_a), dense_ranks(score_b))
+    auc_a, pos_a, neg_a = _components(np.asarray(codes[0]), y, m, n)
+    auc_b, pos_b, neg_b = _components(np.asarray(codes[1]), y, m, n)
+    s_pos = np.cov(np.vstack([pos_a, pos_b]))
+    s_neg = np.cov(np.vstack([neg_a, neg_b]))
     contrast = np.array([-1.0, 1.0])
     var = float(contrast @ (s_pos / m + s_neg / n) @ contrast)
-    diff = float(aucs[1] - aucs[0])
+    diff = float(auc_b - auc_a)
     se = float(np.sqrt(max(var, 0.0)))
     if se == 0.0:
         p = 1.0 if diff == 0 else 0.0
     else:
         p = float(2 * stats.norm.sf(abs(diff) / se))
     z = stats.norm.ppf(1 - (1 - level) / 2)
-    return DeLong(float(aucs[0]), float(aucs[1]), diff, se, p, (diff - z * se, diff + z * se))
+    return DeLong(auc_a, auc_b, diff, se, p, (diff - z * se, diff + z * se))
 
 
 def flipped_table(decision_a: np.ndarray, decision_b: np.ndarray) -> list[dict]:
@@ -120,8 +164,11 @@ def flipped_table(decision_a: np.ndarray, decision_b: np.ndarray) -> list[dict]:
     differ = a != b
     if not differ.any():
         return []
-    pairs, counts = np.unique(np.stack([a[differ], b[differ]], axis=1), axis=0, return_counts=True)
-    rows = [{"a": _py(p[0]), "b": _py(p[1]), "count": int(c)} for p, c in zip(pairs, counts, strict=True)]
+    classes, ca, cb = _codes(a[differ], b[differ])
+    k = classes.size
+    counts = np.bincount(ca * k + cb, minlength=k * k)
+    rows = [{"a": _py(classes[i // k]), "b": _py(classes[i % k]), "count": int(counts[i])}
+            for i in np.flatnonzero(counts)]
     return sorted(rows, key=lambda r: -r["count"])
 
 
