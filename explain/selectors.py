@@ -5,7 +5,7 @@ import statistics
 
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
 
-from .models import Explanation, ImportanceFlag, ImportanceWindow, ModelArtifact
+from .models import ImportanceFlag, ImportanceWindow, ModelArtifact
 
 
 def artifact_current(*, version_id: int) -> ModelArtifact | None:
@@ -24,16 +24,6 @@ def background_rows(*, version: ModelVersion, limit: int = 1000) -> list[dict]:
 
         rows = [synthetic_row(schema=version.features)]
     return rows
-
-
-def explanation_stored(*, model_slug: str, request_id: str) -> Explanation | None:
-    """The stored explanation of a model's prediction, with the prediction, its version and model
-    (one indexed join); None when it was never computed or the prediction does not exist."""
-    return (
-        Explanation.objects.select_related("prediction__version__model", "prediction__model")
-        .filter(prediction__model__slug=model_slug, prediction__request_id=request_id)
-        .first()
-    )
 
 
 def _day_range(start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None) -> dict:

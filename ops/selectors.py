@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from monitoring.models import Label, MLModel, Prediction
+from monitoring.selectors.predictions import prediction_for_request, request_predictions, version_ids
 
 from . import clock
 from .models import AuditRecord, Correction, Override, OverrideState
@@ -17,24 +18,33 @@ from .rerank import ActiveOverrides, blacklist_reason, boost_reason
 
 
 def prediction_lookup(*, query: str, model: MLModel | None = None) -> QuerySet[Prediction]:
-    """Decisions whose request_id, entity_id (customer) or item_id equals ``query``, newest first.
+    """Served decisions whose request_id, entity_id (customer) or item_id equals ``query``,
+    newest first (a shadow version's predictions are not decisions).
 
-    The model id is always constrained so each branch uses its (model_id, ...) index.
+    The model id is always constrained so each branch uses its (model_id, ...) index, and the
+    request_id branch names the versions for the (model, version, request_id) key.
     """
     query = query.strip()
     model_ids = [model.pk] if model else list(MLModel.objects.values_list("pk", flat=True))
+    by_request = Q(version_id__in=version_ids(model_ids=model_ids), request_id=query)  # the key's prefix
     return (
-        Prediction.objects.filter(model_id__in=model_ids)
-        .filter(Q(request_id=query) | Q(entity_id=query) | Q(item_id=query))
+        Prediction.objects.filter(model_id__in=model_ids, served=True)
+        .filter(by_request | Q(entity_id=query) | Q(item_id=query))
         .select_related("model", "version")
         .order_by("-timestamp", "-id")
     )
 
 
 def prediction_get(*, model_slug: str, request_id: str) -> Prediction:
-    return get_object_or_404(
-        Prediction.objects.select_related("model", "version"), model__slug=model_slug, request_id=request_id
-    )
+    """The decision served for ``request_id`` (not a shadow version's prediction)."""
+    model = get_object_or_404(MLModel, slug=model_slug)
+    return prediction_for_request(model=model, request_id=request_id)
+
+
+def prediction_others(*, prediction: Prediction) -> list[Prediction]:
+    """Other versions' predictions of the same request (e.g. a shadow's), for comparison."""
+    rows = request_predictions(model=prediction.model, request_id=prediction.request_id)
+    return [row for row in rows if row.pk != prediction.pk]
 
 
 def prediction_label(*, prediction: Prediction) -> Label | None:

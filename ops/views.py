@@ -98,6 +98,7 @@ def decision(request, model_slug: str, request_id: str):
         "overrides": overrides,
         "corrections": selectors.correction_list(prediction=prediction),
         "label": selectors.prediction_label(prediction=prediction),
+        "others": [(other, decision_summary(other)) for other in selectors.prediction_others(prediction=prediction)],
         "can_act": user_can_act(request.user),
         **explanation_context(prediction=prediction),
     }

@@ -46,4 +46,5 @@ class ExplanationSerializer(serializers.Serializer):
     model = serializers.CharField()
     version = serializers.CharField()
     score = serializers.FloatField()
+    served = serializers.BooleanField(help_text="False for a shadow version's prediction (not acted on).")
     computed = serializers.DateTimeField()

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -10,11 +11,12 @@ from core.api.auth import scope_required
 from core.api.body import read_raw_body
 from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion, Prediction
+from monitoring.selectors.predictions import request_rows
+from monitoring.selectors.registry import model_get
 
 from ..loading import ArtifactRefused
 from ..models import ArtifactFormat
 from ..reasons import reasons_for
-from ..selectors import explanation_stored
 from ..services import NoArtifact, artifact_upload, explanation_for_prediction
 from .serializers import ArtifactSerializer, ExplanationSerializer
 
@@ -35,6 +37,7 @@ def explanation_payload(*, explanation, prediction: Prediction) -> dict:
         "model": prediction.model.slug,
         "version": prediction.version.version,
         "score": prediction.score,
+        "served": prediction.served,
         "computed": explanation.created_at,
     }
 
@@ -80,16 +83,25 @@ class ArtifactView(APIView):
 class ExplanationView(APIView):
     permission_classes = [scope_required("read")]
 
-    @extend_schema(responses={200: ExplanationSerializer, **error_responses(401, 403, 404, 409)},
-                   summary="SHAP explanation of one prediction, computed on first request then stored.")
+    @extend_schema(
+        responses={200: ExplanationSerializer, **error_responses(401, 403, 404, 409)},
+        summary="SHAP explanation of one prediction, computed on first request then stored.",
+        description="The prediction that was served for the request (the production or canary version's); "
+                    "`version` picks another version's prediction of it, e.g. a shadow's.",
+        parameters=[OpenApiParameter("version", OpenApiTypes.STR, required=False,
+                                     description="The version whose prediction to explain (default: the served one).")],
+    )
     def get(self, request, slug: str, request_id: str):
-        # The common case (already explained) is one indexed join; compute only when missing.
-        stored = explanation_stored(model_slug=slug, request_id=request_id)
-        if stored is not None:
-            return Response(explanation_payload(explanation=stored, prediction=stored.prediction))
-        prediction = get_object_or_404(
-            Prediction.objects.select_related("version__model", "model"), model__slug=slug, request_id=request_id
-        )
+        # The common case (already explained) is one indexed query; compute only when missing.
+        version = request.query_params.get("version")
+        prediction = (request_rows(model_slug=slug, request_id=request_id, version=version)
+                      .select_related("version__model", "model", "explanation").first())
+        if prediction is None:
+            model = model_get(slug=slug)  # 404 naming the model when it is the model that is unknown
+            which = f" by version '{version}'" if version is not None else ""
+            raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}.")
+        if hasattr(prediction, "explanation"):
+            return Response(explanation_payload(explanation=prediction.explanation, prediction=prediction))
         try:
             explanation = explanation_for_prediction(prediction=prediction)
         except NoArtifact as exc:

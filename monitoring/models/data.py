@@ -4,7 +4,7 @@ from .registry import MLModel, ModelVersion
 
 
 class Prediction(models.Model):
-    """One logged decision. Written in bulk by monitoring.services.ingest, never row by row.
+    """One logged decision of one version. Written in bulk by monitoring.services.ingest, never row by row.
 
     Layout and its scaling path are described in docs/architecture.md.
     """
@@ -23,11 +23,21 @@ class Prediction(models.Model):
     item_id = models.CharField(max_length=200, null=True)
     segment = models.CharField(max_length=100, null=True)
     received_at = models.DateTimeField()
+    # Whether this prediction was the decision acted on: false for a shadow version's rows.
+    # Fixed when stored (from the version's stage then), so lookups keep showing what was
+    # served after the shadow is promoted.
+    served = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         db_table = "monitoring_prediction"
+        # A request is logged once per version (production and shadow side by side). The key
+        # is ordered (model, version, request_id) and covers time, score and decision, so the
+        # pairing of two versions' rows (monitoring.selectors.pairs) is a merge join of two
+        # index-only scans. Lookups by request_id name the model's versions
+        # (monitoring.selectors.predictions): one index probe per version.
         constraints = [
-            models.UniqueConstraint(fields=["model", "request_id"], name="uniq_prediction_request")
+            models.UniqueConstraint(fields=["model", "version", "request_id"], name="uniq_prediction_version_request",
+                                    include=["timestamp", "score", "prediction"])
         ]
         indexes = [
             models.Index(fields=["version", "timestamp"], name="pred_version_ts"),

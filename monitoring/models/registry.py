@@ -16,6 +16,14 @@ class Stage(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# Traffic roles: a shadow version predicts the same requests as production but its decisions
+# are not acted on. Rows of the other stages count as served (production and canary serve
+# traffic; a candidate or archived version that logs is taken as having served, e.g. an old
+# production version's late logs).
+NOT_SERVING_STAGES = frozenset({Stage.SHADOW})
+SERVING_STAGES = frozenset({Stage.PRODUCTION, Stage.CANARY})
+
+
 class MLModel(models.Model):
     """A model as the business knows it (e.g. "loan-default"); versions hang below it."""
 
@@ -60,6 +68,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.slug}@{self.version}"
+
+    @property
+    def serves_traffic(self) -> bool:
+        """Whether predictions logged for this version now are the served decisions."""
+        return self.stage not in NOT_SERVING_STAGES
 
     @property
     def feature_names(self) -> list[str]:

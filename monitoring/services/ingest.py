@@ -38,23 +38,23 @@ HOUR_NS = 3_600_000_000_000
 CREATE_TMP = """
 CREATE TEMP TABLE IF NOT EXISTS vigil_prediction_in (
     request_id text, version_id bigint, "timestamp" timestamptz, features jsonb,
-    score double precision, prediction jsonb, entity_id text, item_id text, segment text
+    score double precision, prediction jsonb, entity_id text, item_id text, segment text, served boolean
 ) ON COMMIT DELETE ROWS
 """
 COPY_DIRECT = """
 COPY monitoring_prediction (request_id, version_id, "timestamp", features, score, prediction, entity_id,
-                            item_id, segment, model_id, received_at) FROM STDIN
+                            item_id, segment, served, model_id, received_at) FROM STDIN
 """
-# ORDER BY request_id: concurrent batches take the unique-index locks in the same order,
+# ORDER BY the unique key: concurrent batches take the unique-index locks in the same order,
 # so two overlapping batches wait for each other instead of deadlocking.
 INSERT_NEW = """
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score,
-                                   prediction, entity_id, item_id, segment, received_at)
+                                   prediction, entity_id, item_id, segment, served, received_at)
 SELECT %s, version_id, request_id, "timestamp", features, score, prediction, entity_id, item_id,
-       segment, %s
-FROM vigil_prediction_in ORDER BY request_id
-ON CONFLICT (model_id, request_id) DO NOTHING
-RETURNING request_id
+       segment, served, %s
+FROM vigil_prediction_in ORDER BY version_id, request_id
+ON CONFLICT (model_id, version_id, request_id) DO NOTHING
+RETURNING request_id, version_id
 """
 
 
@@ -84,7 +84,9 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
     Returns ``{"accepted": int, "duplicates": int, "rejected": [{"index", "request_id",
     "errors"}], "quality": {feature: {"nulls"|"out_of_range": int, "unseen": {value: int}}
     or {"unknown": int} for keys not in the schema}}``. Quality counts cover stored rows only.
-    A request_id already stored for the model (or repeated in the batch) is a duplicate.
+    A request is stored once per version: a (version, request_id) already stored (or
+    repeated in the batch) is a duplicate, while another version's prediction for the same
+    request_id (a shadow next to production) is stored alongside.
     """
     now_ns = time.time_ns()
     n = len(rows)
@@ -111,7 +113,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
         columns = check_features(version.features, [feats[i] for i in candidates], errors, candidates)
         groups.append((version, candidates, columns))
     ok = errors.ok_mask()
-    first = _first_occurrences(request_ids, ok)
+    first = _first_occurrences(request_ids, versions, ok)
     rejected = [
         {"index": i, "request_id": request_ids[i], "errors": reasons}
         for i, reasons in sorted(errors.by_row.items())
@@ -126,8 +128,8 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
         accepted = 0
         for version, candidates, columns in groups:
             keep = first[candidates]
-            stored = keep & np.fromiter((request_ids[i] in new_ids for i in candidates), dtype=bool,
-                                        count=len(candidates))
+            stored = keep & np.fromiter(((request_ids[i], version.pk) in new_ids for i in candidates),
+                                        dtype=bool, count=len(candidates))
             accepted += int(stored.sum())
             duplicate = ok[candidates] & ~stored
             if duplicate.any():
@@ -153,13 +155,14 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
     return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality}
 
 
-def _first_occurrences(request_ids: list, ok: np.ndarray) -> np.ndarray:
-    """Mask of valid rows whose request_id has not appeared earlier in the batch."""
+def _first_occurrences(request_ids: list, versions: list, ok: np.ndarray) -> np.ndarray:
+    """Mask of valid rows whose (request_id, version) has not appeared earlier in the batch."""
     first = np.zeros(len(ok), dtype=bool)
-    seen: set[str] = set()
+    seen: set[tuple[str, int]] = set()
     for i in np.flatnonzero(ok).tolist():
-        if request_ids[i] not in seen:
-            seen.add(request_ids[i])
+        key = (request_ids[i], versions[i].pk)
+        if key not in seen:
+            seen.add(key)
             first[i] = True
     return first
 
@@ -220,7 +223,8 @@ def _text_column(values: list) -> list[str]:
 
 
 def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids, received_ns) -> set:
-    """Write the rows in ``mask`` that are not stored yet; returns the request_ids written.
+    """Write the rows in ``mask`` that are not stored yet; returns the (request_id, version
+    id) pairs written.
 
     Fast path, for the usual batch of new rows: COPY straight into the table. If any
     request_id is already stored (a retry, an overlapping batch, or a concurrent batch that
@@ -229,9 +233,14 @@ def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids,
     which ones are new. No lookup before the COPY: with two clients it cut the HTTP rate by
     30% (docs/architecture.md) and only helps the rare batch that holds duplicates.
     """
-    # Sorted by request_id: concurrent writers take unique-index locks in one order.
-    index = sorted(np.flatnonzero(mask).tolist(), key=request_ids.__getitem__)
-    new_ids = [request_ids[i] for i in index]
+    # Sorted by the unique key (model, version, request_id): concurrent writers take
+    # unique-index locks in one order.
+    index = np.flatnonzero(mask).tolist()
+    if len({id(versions[i]) for i in index}) == 1:
+        index.sort(key=request_ids.__getitem__)
+    else:
+        index.sort(key=lambda i: (versions[i].pk, request_ids[i]))
+    new_ids = [(request_ids[i], versions[i].pk) for i in index]
     lines = _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids)
     received = str(np.datetime_as_string(np.datetime64(received_ns, "ns").astype("datetime64[us]"),
                                          unit="us", timezone="UTC"))
@@ -251,7 +260,7 @@ def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids,
         cursor.execute(CREATE_TMP)
         cursor.copy_expert("COPY vigil_prediction_in FROM STDIN", io.BytesIO(("\n".join(lines) + "\n").encode()))
         cursor.execute(INSERT_NEW, [model.pk, received])
-        stored = {row[0] for row in cursor.fetchall()}
+        stored = {(row[0], row[1]) for row in cursor.fetchall()}
         # The table empties at commit; inside a caller's transaction that commit is later.
         cursor.execute("DELETE FROM vigil_prediction_in")
         return stored
@@ -269,5 +278,6 @@ def _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids) 
         list(map(repr, scores[index].tolist())),
         [encoded[i][1] for i in index],
         *(_text_column([ids[name][i] for i in index]) for name in ("entity_id", "item_id", "segment")),
+        ["t" if versions[i].serves_traffic else "f" for i in index],
     ]
     return list(map("\t".join, zip(*columns, strict=True)))

@@ -36,9 +36,11 @@ ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value,
     "timestamp" = EXCLUDED."timestamp", received_at = EXCLUDED.received_at,
     human_corrected = EXCLUDED.human_corrected
 """
+# A request predicted by several versions (production and shadow) matches once.
 SELECT_MATCHED = """
-SELECT t.request_id FROM vigil_label_in t
-JOIN monitoring_prediction p ON p.model_id = %s AND p.request_id = t.request_id
+SELECT count(*) FROM vigil_label_in t
+WHERE EXISTS (SELECT 1 FROM monitoring_prediction p
+               WHERE p.model_id = %s AND p.version_id = ANY(%s) AND p.request_id = t.request_id)
 """
 
 
@@ -46,6 +48,7 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
     """Store labels ``{"request_id", "label", "timestamp" (optional, default now)}`` for ``model``.
 
     A later label for a request_id replaces the earlier one (within a batch the last wins).
+    A label counts for every version that predicted the request (each version's sketches).
     Returns ``{"matched": labels whose prediction is stored, "pending": the others,
     "rejected": [{"index", "request_id", "errors"}]}``.
     """
@@ -79,8 +82,9 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
         cursor.execute(SELECT_OLD, [model.pk])
         old = {rid: orjson.loads(text) for rid, text in cursor.fetchall()}
         cursor.execute(UPSERT, [model.pk, timezone.now(), human_corrected])
-        cursor.execute(SELECT_MATCHED, [model.pk])
-        matched = len(cursor.fetchall())
+        versions = list(ModelVersion.objects.filter(model=model).values_list("pk", flat=True))
+        cursor.execute(SELECT_MATCHED, [model.pk, versions])
+        matched = cursor.fetchone()[0]
         if nested:
             # Inside a caller's transaction there is no commit yet to empty the table.
             cursor.execute("DELETE FROM vigil_label_in")

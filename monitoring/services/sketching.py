@@ -167,9 +167,10 @@ def sketch_count_duplicates(*, version: ModelVersion, hour_counts: dict[int, int
 def sketch_fold_labels(*, model, changes: list[LabelChange]) -> None:
     """Fold stored (new or replacing) labels of ``model``; a replacement removes the old value.
 
-    Labels whose prediction is not stored yet are left pending (the prediction's fold takes
-    them). Every label whose prediction exists has been folded exactly once, so the old
-    value of a replaced label is the one to subtract.
+    A label folds into every version that predicted its request (production and shadow
+    alike). Labels whose prediction is not stored yet are left pending (each version's
+    prediction fold takes them). Every label has been folded exactly once per stored
+    prediction, so the old value of a replaced label is the one to subtract from each.
     """
     if not changes:
         return
@@ -178,8 +179,8 @@ def sketch_fold_labels(*, model, changes: list[LabelChange]) -> None:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT request_id, version_id, EXTRACT(EPOCH FROM timestamp)::bigint / 3600, score, prediction, segment "
-            "FROM monitoring_prediction WHERE model_id = %s AND request_id = ANY(%s)",
-            [model.pk, list(by_id)],
+            "FROM monitoring_prediction WHERE model_id = %s AND version_id = ANY(%s) AND request_id = ANY(%s)",
+            [model.pk, list(ModelVersion.objects.filter(model_id=model.pk).values_list("pk", flat=True)), list(by_id)],
         )
         rows = cur.fetchall()
     if not rows:

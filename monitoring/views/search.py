@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
 from monitoring.models import MLModel, Prediction
+from monitoring.selectors.predictions import prediction_for_request, request_predictions, version_ids
 
 from .access import scientist_required
 from .sections import WATERFALL, section
@@ -12,13 +13,15 @@ LIMIT = 50
 
 
 def predictions_matching(*, text: str, model_ids: list[int]) -> list[Prediction]:
-    """Predictions whose request_id, entity_id or item_id equals ``text``, newest first.
+    """Predictions (every version's, a shadow's included) whose request_id, entity_id or item_id
+    equals ``text``, newest first, the served one before a shadow's of the same request.
 
     One condition per model so each lookup uses the (model, ...) indexes instead of a scan.
     """
     condition = Q()
+    if model_ids:
+        condition |= Q(model_id__in=model_ids, version_id__in=version_ids(model_ids=model_ids), request_id=text)
     for model_id in model_ids:
-        condition |= Q(model_id=model_id, request_id=text)
         condition |= Q(model_id=model_id, entity_id=text)
         condition |= Q(model_id=model_id, item_id=text)
     if not model_ids:
@@ -27,7 +30,7 @@ def predictions_matching(*, text: str, model_ids: list[int]) -> list[Prediction]
         Prediction.objects.filter(condition)
         .select_related("model", "version")
         .defer("features")
-        .order_by("-timestamp")[:LIMIT]
+        .order_by("-timestamp", "-served", "request_id")[:LIMIT]
     )
 
 
@@ -49,7 +52,9 @@ def search(request):
 @scientist_required
 def prediction_page(request, slug: str, request_id: str):
     model = get_object_or_404(MLModel, slug=slug)
-    prediction = get_object_or_404(Prediction.objects.select_related("version", "model"), model=model, request_id=request_id)
+    # The served prediction, or another version's (a shadow's) with ?version=.
+    prediction = prediction_for_request(model=model, request_id=request_id, version=request.GET.get("version"))
+    others = [row for row in request_predictions(model=model, request_id=request_id) if row.pk != prediction.pk]
     explained = section(WATERFALL, prediction=prediction) or {}
     schema = {f["name"]: f for f in prediction.version.features}
     features = [
@@ -58,5 +63,5 @@ def prediction_page(request, slug: str, request_id: str):
         for name, value in prediction.features.items()
     ]
     context = {"nav": "dashboards", "model": model, "prediction": prediction, "waterfall": explained.get("chart"),
-               "explanation": explained.get("explanation"), "features": features}
+               "explanation": explained.get("explanation"), "features": features, "others": others}
     return render(request, "monitoring/prediction.html", context)

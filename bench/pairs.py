@@ -1,0 +1,93 @@
+"""Reading paired predictions (production and shadow on the same requests) for a comparison.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/vigil_pairs python bench/pairs.py [--rows 1000000]
+
+Stores ``--rows`` requests predicted by two versions of one binary model (SQL
+generate_series, outside the clock), labels for 70% of them, then times
+``monitoring.selectors.pairs.paired_predictions`` (median of 3) and checks what it read.
+Target: 1,000,000 shared requests in well under 2 s.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FILL = """
+INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score, prediction,
+                                   served, received_at)
+SELECT %(model)s, %(version)s, 'r-' || g, '2024-06-01'::timestamptz + g * interval '1 second', '{}'::jsonb,
+       s, to_jsonb((s >= 0.5)::int), %(served)s, now()
+  FROM (SELECT g, (hashint4(g + %(seed)s)::float8 + 2147483648) / 4294967296 AS s
+          FROM generate_series(1, %(rows)s) g) t
+"""
+LABELS = """
+INSERT INTO monitoring_label (model_id, request_id, value, "timestamp", received_at, human_corrected)
+SELECT %(model)s, 'r-' || g, to_jsonb(g %% 2), now(), now(), false
+  FROM generate_series(1, %(rows)s) g WHERE g %% 10 < 7
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark model and its rows")
+    args = parser.parse_args()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vigil")
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from monitoring.models import MLModel
+    from monitoring.selectors.pairs import paired_predictions
+    from monitoring.services.registry import model_create, version_create
+
+    run = f"pairs{uuid.uuid4().hex[:8]}"
+    model = model_create(slug=run, name="Pairs benchmark", task="binary_classification")
+    a = version_create(model=model, version="a", features=[], stage="production")
+    b = version_create(model=model, version="b", features=[], stage="shadow")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for version, seed, served in ((a, 0, True), (b, 7, False)):
+            cursor.execute(FILL, {"model": model.pk, "version": version.pk, "rows": args.rows, "seed": seed,
+                                  "served": served})
+        cursor.execute(LABELS, {"model": model.pk, "rows": args.rows})
+        cursor.execute("ANALYZE monitoring_prediction")
+        cursor.execute("ANALYZE monitoring_label")
+    print(f"[bench] stored {args.rows:,} requests x 2 versions + labels in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    try:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            pairs = paired_predictions(model=model, version_a=a, version_b=b)
+            times.append(time.perf_counter() - started)
+        assert len(pairs) == args.rows, len(pairs)
+        assert int(pairs.labelled.sum()) == sum(1 for g in range(1, args.rows + 1) if g % 10 < 7)
+        assert np.array_equal(pairs.prediction_a, (pairs.score_a >= 0.5).astype(float))
+        print(f"paired_predictions: {args.rows:,} shared requests in {sorted(times)[1]:.2f} s "
+              f"(median of 3; runs {', '.join(f'{t:.2f}' for t in times)}), target < 2 s")
+        with open("/proc/loadavg") as load:
+            print(f"load average at the end: {load.read().split()[:3]} (shared, noisy machine)")
+    finally:
+        if not args.keep:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM monitoring_prediction WHERE model_id = %s", [model.pk])
+                cursor.execute("DELETE FROM monitoring_label WHERE model_id = %s", [model.pk])
+            MLModel.objects.filter(pk=model.pk).delete()
+
+
+if __name__ == "__main__":
+    main()
