@@ -1,3 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from lifecycle.models import Event, GateEvaluation, Policy
@@ -84,6 +86,11 @@ class GateRefusedSerializer(serializers.Serializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
+    # Declared, not derived: the derived field's schema ("" or a URI as oneOf) matches "" twice.
+    deployment_webhook = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                               help_text="URL; empty: none")
+    retraining_webhook = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                               help_text="URL; empty: none")
     webhook_secret_set = serializers.SerializerMethodField()
 
     class Meta:
@@ -94,6 +101,20 @@ class PolicySerializer(serializers.ModelSerializer):
             "retrain_windows", "retrain_min_labels", "retrain_cooldown_hours",
         ]
         extra_kwargs = {"webhook_secret": {"write_only": True}}
+
+    def _url(self, value: str) -> str:
+        if value:
+            try:
+                URLValidator(schemes=["http", "https"])(value)
+            except DjangoValidationError:
+                raise serializers.ValidationError("Enter an http(s) URL.") from None
+        return value
+
+    def validate_deployment_webhook(self, value: str) -> str:
+        return self._url(value)
+
+    def validate_retraining_webhook(self, value: str) -> str:
+        return self._url(value)
 
     def get_webhook_secret_set(self, policy: Policy) -> bool:
         return bool(policy.webhook_secret)

@@ -9,6 +9,7 @@ import numpy as np
 from lifecycle.comparison import Rules, Side, compare_paired, compare_unpaired, decisions
 from lifecycle.stats import ranking
 from monitoring.models import MLModel, ModelVersion
+from monitoring.selectors.pairs import paired_predictions
 from monitoring.services.profile import profile_load
 
 from .labelled import labelled_rows
@@ -38,8 +39,6 @@ def comparison_get(
     with_pairs: bool = False,
 ) -> dict:
     """The contract's comparison body plus extras, and (``with_pairs``) the arrays under it."""
-    from monitoring.selectors.pairs import paired_predictions
-
     pairs = paired_predictions(model=model, version_a=a, version_b=b, start=start, end=end)
     task = model.task
     side_a = Side(pairs.score_a, decisions(task=task, score=pairs.score_a, logged=pairs.prediction_a, threshold=a.threshold),

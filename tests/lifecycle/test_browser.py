@@ -83,7 +83,7 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     page.fill("#rollback-reason", "checking the button")
     page.click("#rollback-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("v1 is in production again")
-    expect(page.locator("#lifecycle .timeline li")).to_have_count(2)
+    expect(page.locator("#lifecycle .timeline > li")).to_have_count(2)
     shot(page, "model-rolled-back")
     assert ModelVersion.objects.get(version="v1").stage == "production"
     assert [e.kind for e in Event.objects.all()] == [EventKind.ROLLBACK, EventKind.PROMOTION]

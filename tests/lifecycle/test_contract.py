@@ -86,5 +86,7 @@ def test_stage_changes_threshold_and_policy_follow_their_schema(client_with):
                     "patch", LIFECYCLE, 200)
     assert changed["margin"] == 0.02 and changed["webhook_secret_set"] is True and "webhook_secret" not in changed
     check(admin.patch(lifecycle, {"colour": "red"}, format="json"), "patch", LIFECYCLE, 400)
+    bad_url = check(admin.patch(lifecycle, {"deployment_webhook": "ftp://x"}, format="json"), "patch", LIFECYCLE, 400)
+    assert "deployment_webhook" in bad_url["errors"]
     check(admin.patch(lifecycle, {"min_pairs": -1}, format="json"), "patch", LIFECYCLE, 400)
     check(read.patch(lifecycle, {"margin": 0.1}, format="json"), "patch", LIFECYCLE, 403)
