@@ -59,12 +59,14 @@ def seed(model, version_a, version_b, n: int, run: str) -> None:
     cols = 'request_id, version_id, model_id, "timestamp", features, score, prediction, received_at'
     with connection.cursor() as cursor:
         for version, score in ((version_a, score_a), (version_b, score_b)):
-            decision = (score >= 0.5).astype(int)
+            scores = score.tolist()
+            decision = (score >= 0.5).astype(int).tolist()
             copy_rows(cursor, "monitoring_prediction", cols, (
-                f"{ids[i]}\t{version.pk}\t{model.pk}\t{stamps[i]}Z\t{{}}\t{score[i]!r}\t{decision[i]}\t{stamps[i]}Z\n"
+                f"{ids[i]}\t{version.pk}\t{model.pk}\t{stamps[i]}Z\t{{}}\t{scores[i]!r}\t{decision[i]}\t{stamps[i]}Z\n"
                 for i in range(n)))
+        labels = y.tolist()
         copy_rows(cursor, "monitoring_label", 'model_id, request_id, value, "timestamp", received_at, human_corrected',
-                  (f"{model.pk}\t{ids[i]}\t{y[i]}\t{stamps[i]}Z\t{stamps[i]}Z\tf\n" for i in range(n)))
+                  (f"{model.pk}\t{ids[i]}\t{labels[i]}\t{stamps[i]}Z\t{stamps[i]}Z\tf\n" for i in range(n)))
         cursor.execute("ANALYZE monitoring_prediction; ANALYZE monitoring_label")
 
 
@@ -78,6 +80,8 @@ def vigil_route(client, slug: str, a: str, b: str) -> tuple[float, float, dict]:
 
 
 def pandas_route(url: str, model_id: int, a_id: int, b_id: int) -> tuple[float, dict]:
+    import warnings
+
     import pandas as pd
     import psycopg2
     from scipy.stats import spearmanr
@@ -93,6 +97,7 @@ def pandas_route(url: str, model_id: int, a_id: int, b_id: int) -> tuple[float, 
     from statsmodels.stats.contingency_tables import mcnemar
     from statsmodels.stats.proportion import proportion_confint
 
+    warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy")
     began = time.perf_counter()
     with psycopg2.connect(url) as conn:
         query = ("SELECT request_id, score, (prediction #>> '{}')::float8 AS decision FROM monitoring_prediction "
@@ -170,6 +175,17 @@ def main() -> None:
           + ", ".join(f"{r[0]:.2f}" for r in vigil))
     print(f"pandas merge + statsmodels/scikit-learn/scipy: {pandas_s:.2f} s, best of {args.repeat}: "
           + ", ".join(f"{r[0]:.2f}" for r in panda))
+    # Where the server time goes: the paired read (SQL + COPY + CSV parse) and the statistics.
+    from lifecycle.selectors.comparison import comparison_get
+    from monitoring.selectors.pairs import paired_predictions
+
+    began = time.perf_counter()
+    paired_predictions(model=model, version_a=va, version_b=vb)
+    read_s = time.perf_counter() - began
+    began = time.perf_counter()
+    comparison_get(model=model, a=va, b=vb)
+    total_s = time.perf_counter() - began
+    print(f"  of which: paired read {read_s:.2f} s, statistics and the rest {total_s - read_s:.2f} s (one more run)")
     print(f"ratio Vigil/pandas = {server / pandas_s:.2f} (target: < 1, and server time < 2 s); results agree")
     with open("/proc/loadavg") as load:
         print(f"load average at the end: {load.read().split()[:3]} (shared, noisy machine)")

@@ -68,6 +68,7 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     shot(page, "explanations")
 
     page.goto(f"{base}/models/loan-default/versions/v2/")
+    page.wait_for_selector('[data-fragment][data-loaded="true"]')
     page.wait_for_function(RENDERED, timeout=20_000)
     expect(page.locator("#recommended-threshold")).to_contain_text("threshold")
     page.click("#gate-button")
@@ -75,6 +76,7 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     page.fill("#promote-reason", "shadow is better")
     page.click("#promote-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("v2 is now in production")
+    page.wait_for_selector('[data-fragment][data-loaded="true"]')
     assert ModelVersion.objects.get(version="v2").stage == "production"
     shot(page, "version-promoted")
 
@@ -84,6 +86,7 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     page.click("#rollback-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("v1 is in production again")
     expect(page.locator("#lifecycle .timeline > li")).to_have_count(2)
+    page.wait_for_function(RENDERED, timeout=20_000)
     shot(page, "model-rolled-back")
     assert ModelVersion.objects.get(version="v1").stage == "production"
     assert [e.kind for e in Event.objects.all()] == [EventKind.ROLLBACK, EventKind.PROMOTION]

@@ -64,3 +64,9 @@ def test_agents_and_scientists_cannot_act(client, model):
     assert client.post("/lifecycle/models/loan-default/versions/v2/promote/", {}).status_code == 403
     assert client.post("/lifecycle/models/loan-default/settings/", {"margin": "0.5"}).status_code == 403
     assert not Policy.objects.exists()
+
+
+def test_p_values_read_as_people_read_them():
+    from lifecycle.templatetags.lifecycle_format import pvalue
+
+    assert [pvalue(0.0), pvalue(4.1e-7), pvalue(0.03214), pvalue(None)] == ["< 1e-300", "4.1e-07", "0.032", "—"]
