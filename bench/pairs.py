@@ -21,17 +21,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FILL = """
+# 20 numeric and 5 categorical features per row, as in bench/ingest.py: the rows are as wide
+# as real ones, so scanning the table instead of the key would show.
+FEATURES = "jsonb_build_object(" + ", ".join(
+    [f"'x{j}', round((random() * 100)::numeric, 6)" for j in range(20)]
+    + [f"'c{j}', (ARRAY['paris', 'rome', 'oslo', 'lima', 'kyiv'])[1 + (g + {j}) %% 5]" for j in range(5)]
+) + ")"
+FILL = f"""
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score, prediction,
-                                   served, received_at)
-SELECT %(model)s, %(version)s, 'r-' || g, '2024-06-01'::timestamptz + g * interval '1 second', '{}'::jsonb,
-       s, to_jsonb((s >= 0.5)::int), %(served)s, now()
+                                   decision_code, served, received_at)
+SELECT %(model)s, %(version)s, 'r-' || g, '2024-06-01'::timestamptz + g * interval '1 second', {FEATURES},
+       s, to_jsonb((s >= 0.5)::int), (s >= 0.5)::int, %(served)s, now()
   FROM (SELECT g, (hashint4(g + %(seed)s)::float8 + 2147483648) / 4294967296 AS s
           FROM generate_series(1, %(rows)s) g) t
 """
 LABELS = """
-INSERT INTO monitoring_label (model_id, request_id, value, "timestamp", received_at, human_corrected)
-SELECT %(model)s, 'r-' || g, to_jsonb(g %% 2), now(), now(), false
+INSERT INTO monitoring_label (model_id, request_id, value, value_code, "timestamp", received_at, human_corrected)
+SELECT %(model)s, 'r-' || g, to_jsonb(g %% 2), g %% 2, now(), now(), false
   FROM generate_series(1, %(rows)s) g WHERE g %% 10 < 7
 """
 
@@ -64,8 +70,10 @@ def main() -> None:
             cursor.execute(FILL, {"model": model.pk, "version": version.pk, "rows": args.rows, "seed": seed,
                                   "served": served})
         cursor.execute(LABELS, {"model": model.pk, "rows": args.rows})
-        cursor.execute("ANALYZE monitoring_prediction")
-        cursor.execute("ANALYZE monitoring_label")
+    # As autovacuum leaves a table some time after a bulk insert: statistics and visibility map set.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE monitoring_prediction")
+        cursor.execute("VACUUM ANALYZE monitoring_label")
     print(f"[bench] stored {args.rows:,} requests x 2 versions + labels in {time.perf_counter() - started:.1f} s",
           flush=True)
     try:

@@ -19,6 +19,8 @@ class Prediction(models.Model):
     features = models.JSONField()
     score = models.FloatField()
     prediction = models.JSONField(null=True)
+    # ``prediction`` as a number (monitoring.engine.coding): what paired comparisons read.
+    decision_code = models.FloatField(null=True)
     entity_id = models.CharField(max_length=200, null=True)
     item_id = models.CharField(max_length=200, null=True)
     segment = models.CharField(max_length=100, null=True)
@@ -33,11 +35,11 @@ class Prediction(models.Model):
         # A request is logged once per version (production and shadow side by side). The key
         # is ordered (model, version, request_id) and covers time, score and decision, so the
         # pairing of two versions' rows (monitoring.selectors.pairs) is a merge join of two
-        # index-only scans. Lookups by request_id name the model's versions
+        # index-only scans. Lookups by request_id go through the model's versions
         # (monitoring.selectors.predictions): one index probe per version.
         constraints = [
             models.UniqueConstraint(fields=["model", "version", "request_id"], name="uniq_prediction_version_request",
-                                    include=["timestamp", "score", "prediction"])
+                                    include=["timestamp", "score", "decision_code"])
         ]
         indexes = [
             models.Index(fields=["version", "timestamp"], name="pred_version_ts"),
@@ -60,6 +62,8 @@ class Label(models.Model):
     model = models.ForeignKey(MLModel, on_delete=models.CASCADE, db_index=False)
     request_id = models.CharField(max_length=200)
     value = models.JSONField()
+    # ``value`` as a number (monitoring.engine.coding): what paired comparisons read.
+    value_code = models.FloatField(null=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
     # Set when a support agent corrected the decision, so monitoring can count it apart.

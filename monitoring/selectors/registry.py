@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from monitoring.models import MLModel, ModelVersion
-from monitoring.models.registry import Stage
+from monitoring.models.registry import Stage, Task
 
 
 def model_list() -> QuerySet[MLModel]:
@@ -37,6 +37,17 @@ def version_production(*, model: MLModel) -> ModelVersion | None:
         .order_by("-promoted_at", "-created_at", "-id")
         .first()
     )
+
+
+def model_classes(*, model: MLModel) -> list | None:
+    """All classes declared by the model's versions (multiclass), first declaration order."""
+    if model.task != Task.MULTICLASS:
+        return None
+    out: dict[str, object] = {}
+    for classes in ModelVersion.objects.filter(model=model).order_by("created_at").values_list("classes", flat=True):
+        for c in classes or []:
+            out.setdefault(str(c), c)
+    return list(out.values())
 
 
 def versions_by_label(*, model: MLModel) -> dict[str, ModelVersion]:

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from monitoring.engine.batch import PredictionBatch
+from monitoring.engine.coding import numeric_codes
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
-from monitoring.selectors.registry import version_production, versions_by_label
+from monitoring.selectors.registry import model_classes, version_production, versions_by_label
 from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
 
 from .validation import (
@@ -38,20 +39,21 @@ HOUR_NS = 3_600_000_000_000
 CREATE_TMP = """
 CREATE TEMP TABLE IF NOT EXISTS vigil_prediction_in (
     request_id text, version_id bigint, "timestamp" timestamptz, features jsonb,
-    score double precision, prediction jsonb, entity_id text, item_id text, segment text, served boolean
+    score double precision, prediction jsonb, entity_id text, item_id text, segment text, served boolean,
+    decision_code double precision
 ) ON COMMIT DELETE ROWS
 """
 COPY_DIRECT = """
 COPY monitoring_prediction (request_id, version_id, "timestamp", features, score, prediction, entity_id,
-                            item_id, segment, served, model_id, received_at) FROM STDIN
+                            item_id, segment, served, decision_code, model_id, received_at) FROM STDIN
 """
 # ORDER BY the unique key: concurrent batches take the unique-index locks in the same order,
 # so two overlapping batches wait for each other instead of deadlocking.
 INSERT_NEW = """
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score,
-                                   prediction, entity_id, item_id, segment, served, received_at)
+                                   prediction, entity_id, item_id, segment, served, decision_code, received_at)
 SELECT %s, version_id, request_id, "timestamp", features, score, prediction, entity_id, item_id,
-       segment, served, %s
+       segment, served, decision_code, %s
 FROM vigil_prediction_in ORDER BY version_id, request_id
 ON CONFLICT (model_id, version_id, request_id) DO NOTHING
 RETURNING request_id, version_id
@@ -105,6 +107,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
     feats = check_feature_dicts([r.get("features") for r in rows], errors)
     predictions = [r.get("prediction") for r in rows]
     encoded = _encode_json(feats, predictions, errors)
+    codes = [NULL if c is None else repr(c) for c in numeric_codes(predictions, model_classes(model=model))]
 
     groups = []
     for version in {id(v): v for v in versions if v is not None}.values():
@@ -123,7 +126,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
 
     received_ns = time.time_ns()
     with transaction.atomic():
-        new_ids = _store(model, first, request_ids, versions, timestamps, encoded, scores, ids, received_ns)
+        new_ids = _store(model, first, request_ids, versions, timestamps, encoded, codes, scores, ids, received_ns)
         quality: dict = {}
         accepted = 0
         for version, candidates, columns in groups:
@@ -222,7 +225,7 @@ def _text_column(values: list) -> list[str]:
     return [NULL if v is None else v for v in values]
 
 
-def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids, received_ns) -> set:
+def _store(model, mask, request_ids, versions, timestamps, encoded, codes, scores, ids, received_ns) -> set:
     """Write the rows in ``mask`` that are not stored yet; returns the (request_id, version
     id) pairs written.
 
@@ -241,7 +244,7 @@ def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids,
     else:
         index.sort(key=lambda i: (versions[i].pk, request_ids[i]))
     new_ids = [(request_ids[i], versions[i].pk) for i in index]
-    lines = _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids)
+    lines = _copy_lines(index, request_ids, versions, timestamps, encoded, codes, scores, ids)
     received = str(np.datetime_as_string(np.datetime64(received_ns, "ns").astype("datetime64[us]"),
                                          unit="us", timezone="UTC"))
     suffix = f"\t{model.pk}\t{received}\n"
@@ -266,7 +269,7 @@ def _store(model, mask, request_ids, versions, timestamps, encoded, scores, ids,
         return stored
 
 
-def _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids) -> list[str]:
+def _copy_lines(index, request_ids, versions, timestamps, encoded, codes, scores, ids) -> list[str]:
     stamps = np.datetime_as_string(
         timestamps[index].view("datetime64[ns]").astype("datetime64[us]"), unit="us", timezone="UTC"
     ).tolist()
@@ -279,5 +282,6 @@ def _copy_lines(index, request_ids, versions, timestamps, encoded, scores, ids) 
         [encoded[i][1] for i in index],
         *(_text_column([ids[name][i] for i in index]) for name in ("entity_id", "item_id", "segment")),
         ["t" if versions[i].serves_traffic else "f" for i in index],
+        [codes[i] for i in index],
     ]
     return list(map("\t".join, zip(*columns, strict=True)))

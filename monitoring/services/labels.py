@@ -10,11 +10,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring.engine.batch import LabelChange
+from monitoring.engine.coding import numeric_codes
 from monitoring.models import MLModel, ModelVersion
-from monitoring.models.registry import Task
+from monitoring.selectors.registry import model_classes
 from monitoring.services.sketching import sketch_fold_labels
 
-from .ingest import _text
+from .ingest import NULL, _text
 from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
 
 # Label writes of one model are serialised by this advisory lock (key: this number, model id),
@@ -22,7 +23,8 @@ from .validation import RowErrors, check_id, check_labels, check_rows_are_object
 LABEL_LOCK = 7301
 
 CREATE_TMP = """
-CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz)
+CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz,
+                                               value_code double precision)
 ON COMMIT DELETE ROWS
 """
 SELECT_OLD = """
@@ -30,9 +32,9 @@ SELECT l.request_id, l.value::text FROM monitoring_label l
 JOIN vigil_label_in t ON t.request_id = l.request_id WHERE l.model_id = %s
 """
 UPSERT = """
-INSERT INTO monitoring_label (model_id, request_id, value, "timestamp", received_at, human_corrected)
-SELECT %s, request_id, value, "timestamp", %s, %s FROM vigil_label_in ORDER BY request_id
-ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value,
+INSERT INTO monitoring_label (model_id, request_id, value, value_code, "timestamp", received_at, human_corrected)
+SELECT %s, request_id, value, value_code, "timestamp", %s, %s FROM vigil_label_in ORDER BY request_id
+ON CONFLICT (model_id, request_id) DO UPDATE SET value = EXCLUDED.value, value_code = EXCLUDED.value_code,
     "timestamp" = EXCLUDED."timestamp", received_at = EXCLUDED.received_at,
     human_corrected = EXCLUDED.human_corrected
 """
@@ -58,8 +60,8 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
     request_ids = check_id([r.get("request_id") for r in rows], "request_id", errors, required=True)
     timestamps = check_timestamps([r.get("timestamp") for r in rows], errors, now_ns=now_ns,
                                   max_future_s=settings.VIGIL_MAX_FUTURE_SECONDS, required=False)
-    values = check_labels([r.get("label") for r in rows], errors, task=model.task,
-                          classes=model_classes(model=model))
+    classes = model_classes(model=model)
+    values = check_labels([r.get("label") for r in rows], errors, task=model.task, classes=classes)
     rejected = [{"index": i, "request_id": request_ids[i], "errors": reasons}
                 for i, reasons in sorted(errors.by_row.items())]
     last: dict[str, int] = {}
@@ -70,8 +72,10 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
 
     index = sorted(last.values())
     stamps = np.datetime_as_string(timestamps[index].view("datetime64[ns]").astype("datetime64[us]"), unit="us", timezone="UTC")
+    codes = numeric_codes([values[i] for i in index], classes)
     lines = [
-        f"{_text(request_ids[i])}\t{_json(values[i])}\t{stamp}" for i, stamp in zip(index, stamps.tolist(), strict=True)
+        f"{_text(request_ids[i])}\t{_json(values[i])}\t{stamp}\t{NULL if code is None else repr(code)}"
+        for i, stamp, code in zip(index, stamps.tolist(), codes, strict=True)
     ]
     buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
     nested = connection.in_atomic_block
@@ -93,17 +97,6 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
             for i in index
         ])
     return {"matched": matched, "pending": len(index) - matched, "rejected": rejected}
-
-
-def model_classes(*, model: MLModel) -> list | None:
-    """All classes declared by the model's versions (multiclass), first declaration order."""
-    if model.task != Task.MULTICLASS:
-        return None
-    out: dict[str, object] = {}
-    for classes in ModelVersion.objects.filter(model=model).order_by("created_at").values_list("classes", flat=True):
-        for c in classes or []:
-            out.setdefault(str(c), c)
-    return list(out.values())
 
 
 def _json(value) -> str:

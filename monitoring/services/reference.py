@@ -9,9 +9,9 @@ from django.db import connection, transaction
 
 from monitoring.models import ModelVersion, ReferenceRow
 from monitoring.models.registry import Task
+from monitoring.selectors.registry import model_classes
 
 from .ingest import NULL
-from .labels import model_classes
 from .profile import profile_request_build
 from .validation import (
     InvalidInput,

@@ -102,3 +102,11 @@ def test_no_shared_requests_give_empty_arrays_and_foreign_versions_are_refused()
     other, other_version = binary_model(slug="other")
     with pytest.raises(ValueError):
         paired_predictions(model=model, version_a=production, version_b=other_version)
+
+
+def test_codes_of_decisions_and_labels():
+    from monitoring.engine.coding import numeric_codes
+
+    assert numeric_codes([1, 0.25, True, False, None, "yes", {"a": 1}]) == [1.0, 0.25, 1.0, 0.0, None, None, None]
+    assert numeric_codes([3, 2]) == [3.0, 2.0]
+    assert numeric_codes(["b", 2, "z", None], classes=["a", "b", 2]) == [1.0, 2.0, None, None]
