@@ -56,17 +56,18 @@ def seed(model, version_a, version_b, n: int, run: str) -> None:
     t0 = np.datetime64("2026-10-01T00:00:00")
     stamps = (t0 + (np.arange(n) * 2).astype("timedelta64[s]")).astype(str)
     ids = [f"{run}-{i}" for i in range(n)]
-    cols = 'request_id, version_id, model_id, "timestamp", features, score, prediction, received_at'
+    cols = 'request_id, version_id, model_id, "timestamp", features, score, prediction, decision_code, received_at'
     with connection.cursor() as cursor:
         for version, score in ((version_a, score_a), (version_b, score_b)):
             scores = score.tolist()
             decision = (score >= 0.5).astype(int).tolist()
             copy_rows(cursor, "monitoring_prediction", cols, (
-                f"{ids[i]}\t{version.pk}\t{model.pk}\t{stamps[i]}Z\t{{}}\t{scores[i]!r}\t{decision[i]}\t{stamps[i]}Z\n"
+                f"{ids[i]}\t{version.pk}\t{model.pk}\t{stamps[i]}Z\t{{}}\t{scores[i]!r}\t{decision[i]}\t{decision[i]}\t{stamps[i]}Z\n"
                 for i in range(n)))
         labels = y.tolist()
-        copy_rows(cursor, "monitoring_label", 'model_id, request_id, value, "timestamp", received_at, human_corrected',
-                  (f"{model.pk}\t{ids[i]}\t{labels[i]}\t{stamps[i]}Z\t{stamps[i]}Z\tf\n" for i in range(n)))
+        copy_rows(cursor, "monitoring_label",
+                  'model_id, request_id, value, value_code, "timestamp", received_at, human_corrected',
+                  (f"{model.pk}\t{ids[i]}\t{labels[i]}\t{labels[i]}\t{stamps[i]}Z\t{stamps[i]}Z\tf\n" for i in range(n)))
         cursor.execute("ANALYZE monitoring_prediction; ANALYZE monitoring_label")
 
 

@@ -11,18 +11,14 @@ from django.db import connection
 
 from monitoring.models import ModelVersion
 
-# A JSONB label as float8: numbers as they are, booleans 0/1, anything else NULL.
-_LABEL = ("CASE jsonb_typeof(l.value) WHEN 'number' THEN (l.value #>> '{}')::float8 "
-          "WHEN 'boolean' THEN (l.value = 'true'::jsonb)::int::float8 END")
-_PRED = ("CASE jsonb_typeof(p.prediction) WHEN 'number' THEN (p.prediction #>> '{}')::float8 "
-         "WHEN 'boolean' THEN (p.prediction = 'true'::jsonb)::int::float8 END")
-
-LABELLED_SQL = f"""
-SELECT p.score, {_PRED}, {_LABEL}
+# decision_code / value_code: the JSON decision and label as numbers, written at ingest
+# (monitoring.engine.coding.numeric_codes: numbers, booleans 0/1, multiclass positions).
+LABELLED_SQL = """
+SELECT p.score, p.decision_code, l.value_code
   FROM monitoring_prediction p
   JOIN monitoring_label l ON l.model_id = p.model_id AND l.request_id = p.request_id
  WHERE p.version_id = %(v)s AND p."timestamp" >= %(start)s AND p."timestamp" < %(end)s
-   {{only_unpaired}}
+   {only_unpaired}
 """
 UNPAIRED = """AND NOT EXISTS (SELECT 1 FROM monitoring_prediction o
                    WHERE o.model_id = p.model_id AND o.request_id = p.request_id AND o.version_id = %(other)s)"""
