@@ -4,13 +4,16 @@
 - concept shift in the last ``CONCEPT_DAYS`` days: the true default relation changes, so
   accuracy drops while the inputs stay as they were since the covariate shift;
 - an upstream bug on day ``NULL_DAY``: employment_years is null for ~40% of that day's rows;
-- labels (defaulted or not) arrive 2-5 days after the decision; later ones are not sent yet.
+- labels (defaulted or not) arrive 2-5 days after the decision; later ones are not sent yet;
+- a shadow version ``SHADOW_VERSION``, retrained on data that follows the changed relation,
+  predicts the same requests as production for the last ``SHADOW_DAYS`` days without serving
+  them, so the comparison of the two shows the retrained model is better.
 """
 
 import numpy as np
 import pandas as pd
 
-from .model import DemoModel, model_inputs, model_text, prediction_frame, train
+from .model import DemoModel, DemoShadow, model_inputs, model_text, prediction_frame, train
 from .traffic import DAY, arrival_times, categorical, customers, day_index
 
 SLUG = "loan-default"
@@ -24,6 +27,8 @@ NULL_SHARE = 0.4
 LABEL_DELAY_DAYS = (2.0, 5.0)
 THRESHOLD = 0.5
 REGIONS = ["north", "south", "east", "west"]
+SHADOW_VERSION = "2026.2"
+SHADOW_DAYS = 5
 
 SCHEMA = [
     {"name": "income", "type": "numeric", "display_name": "Annual income", "unit": "EUR", "min": 0, "max": 1_000_000, "nullable": False},
@@ -74,6 +79,52 @@ def default_logit(x: pd.DataFrame, *, concept_shift: np.ndarray | bool = False) 
     after = (-1.2 - 0.2 * credit + 1.9 * dti - 0.2 * income + 0.8 * amount + 0.2 * late
              + 0.3 * car + 0.02 * np.minimum(employment, 10) - region + 0.35 * term)  # fmt: skip
     return np.where(concept_shift, after, before)
+
+
+def shifted_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The covariate shift: lower incomes and credit scores."""
+    out = frame.copy()
+    out["income"] = np.round(out["income"] * 0.72, -1)
+    out["credit_score"] = np.clip(out["credit_score"] - 55, 300, 850)
+    return out
+
+
+def shadow_version(*, served: pd.DataFrame, predictions: pd.DataFrame, day: np.ndarray, days: int, start: pd.Timestamp,
+                   n_train: int, seed: int) -> DemoShadow:
+    """The retrained model (inputs and outcomes as after both shifts) and its predictions of
+    the last SHADOW_DAYS days' requests. Its own generator: production's data stays as it was."""
+    rng = np.random.default_rng(seed + 1)
+    history = shifted_inputs(applicants(rng, n_train))
+    defaulted = (rng.uniform(size=n_train) < 1 / (1 + np.exp(-default_logit(history, concept_shift=True)))).astype(int)
+    holdout = n_train // 4
+    model = train(history.iloc[holdout:], defaulted[holdout:], SCHEMA, task="classifier", seed=seed + 1)
+    reference = history.iloc[:holdout].reset_index(drop=True)
+    reference["score"] = np.round(model.predict_proba(model_inputs(reference, SCHEMA))[:, 1], 6)
+    reference["label"] = defaulted[:holdout]
+
+    live = day >= days - SHADOW_DAYS
+    score = np.round(model.predict_proba(model_inputs(served.loc[live], SCHEMA))[:, 1], 6)
+    logged = predictions.loc[live].copy()
+    logged["version"] = SHADOW_VERSION
+    logged["score"] = score
+    logged["prediction"] = (score >= THRESHOLD).astype(int)
+    trained_from = start + (days - CONCEPT_DAYS) * DAY
+    return DemoShadow(
+        version=SHADOW_VERSION,
+        metadata={
+            "score_label": "the default risk",
+            "algorithm": "LightGBM LGBMClassifier",
+            "hyperparameters": model.get_params(),
+            "training_rows": n_train - holdout,
+            "training_period": f"{trained_from.date()} to {(start + (days - SHADOW_DAYS) * DAY - DAY).date()}",
+            "code": "monitoring/demo/loan.py",
+            "note": "Retrained after the concept shift; logs in shadow next to production.",
+        },
+        reference=reference,
+        predictions=logged.reset_index(drop=True),
+        artifact=model_text(model),
+        artifact_format="lightgbm",
+    )
 
 
 def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> DemoModel:
@@ -150,4 +201,6 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
         },
         artifact=model_text(model),
         artifact_format="lightgbm",
+        shadow=shadow_version(served=served, predictions=predictions, day=day, days=days, start=start,
+                              n_train=n_train, seed=seed),
     )

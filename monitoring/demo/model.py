@@ -8,6 +8,18 @@ import pandas as pd
 
 
 @dataclass
+class DemoShadow:
+    """A second version logging the same requests as production without serving them."""
+
+    version: str
+    metadata: dict
+    reference: pd.DataFrame
+    predictions: pd.DataFrame
+    artifact: bytes
+    artifact_format: str
+
+
+@dataclass
 class DemoModel:
     """Everything the seed sends for one model. Frames use the client's column names."""
 
@@ -25,6 +37,7 @@ class DemoModel:
     metadata: dict = field(default_factory=dict)
     artifact: bytes | None = None
     artifact_format: str | None = None
+    shadow: DemoShadow | None = None
 
 
 def model_inputs(frame: pd.DataFrame, schema: list[dict]) -> pd.DataFrame:

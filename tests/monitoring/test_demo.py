@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from sklearn.metrics import roc_auc_score
 
 from monitoring.demo import build_scenario
+from monitoring.selectors.pairs import paired_predictions
 
 NOW = pd.Timestamp("2026-03-01 12:00", tz="UTC")
 
@@ -28,7 +30,9 @@ def test_scenario_rejects_too_few_days():
 def day_frame(model_slug: str):
     from monitoring.models import Prediction
 
-    rows = Prediction.objects.filter(model__slug=model_slug).values_list("timestamp", "features", "request_id")
+    # The served decisions (loan-default's shadow version logs the same requests too).
+    rows = Prediction.objects.filter(model__slug=model_slug, served=True).values_list("timestamp", "features",
+                                                                                      "request_id")
     frame = pd.DataFrame([{"timestamp": t, "request_id": r, **f} for t, f, r in rows])
     return frame
 
@@ -49,7 +53,7 @@ def test_seed_demo_stores_the_scenario(live_server, capsys):
     assert {m.slug: m.task for m in MLModel.objects.all()} == {
         "loan-default": "binary_classification", "delivery-time": "regression", "product-recs": "ranking"}  # fmt: skip
 
-    version = ModelVersion.objects.get(model__slug="loan-default")
+    version = ModelVersion.objects.get(model__slug="loan-default", stage="production")
     assert version.stage == "production" and version.threshold == 0.5
     assert all(f.get("display_name") and "unit" in f for f in version.features)
     assert ModelArtifact.objects.filter(version=version).exists()
@@ -79,10 +83,25 @@ def test_seed_demo_stores_the_scenario(live_server, capsys):
     assert joined["day"].isin([25, 26]).any()
 
     # Concept shift: in the last week the served decisions are wrong far more often.
-    stored = pd.DataFrame(Prediction.objects.filter(model__slug="loan-default").values("request_id", "prediction"))
+    stored = pd.DataFrame(Prediction.objects.filter(model__slug="loan-default", served=True)
+                          .values("request_id", "prediction"))
     joined = joined.merge(stored, on="request_id")
     correct = joined["prediction"] == joined["value"]
     assert correct[joined["day"] >= 23].mean() < correct[joined["day"] < 20].mean() - 0.05
+
+    # The shadow version: retrained after the concept shift, logging the last days' requests
+    # next to production, with its own reference data and artifact; better on the labelled pairs.
+    shadow = ModelVersion.objects.get(model__slug="loan-default", stage="shadow")
+    assert ModelArtifact.objects.filter(version=shadow).exists()
+    assert ReferenceRow.objects.filter(version=shadow).count() >= 500
+    logged = Prediction.objects.filter(version=shadow)
+    assert not logged.filter(served=True).exists()
+    assert logged.count() == (loans["day"] >= 25).sum() > 300
+    pairs = paired_predictions(model=version.model, version_a=version, version_b=shadow)
+    assert len(pairs) == logged.count() and pairs.labelled.sum() > 50
+    y = pairs.label[pairs.labelled]
+    auc = [roc_auc_score(y, scores[pairs.labelled]) for scores in (pairs.score_a, pairs.score_b)]
+    assert auc[1] > auc[0] + 0.05, auc
 
     recs = Prediction.objects.filter(model__slug="product-recs")
     assert recs.count() > 500 and not recs.filter(item_id__isnull=True).exists()

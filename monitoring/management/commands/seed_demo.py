@@ -81,8 +81,9 @@ class Command(BaseCommand):
         if demo.artifact is not None:
             client.upload_artifact(demo.slug, demo.version, demo.artifact, format=demo.artifact_format)
         sent = client.send_predictions(demo.slug, demo.predictions)
+        shadow = self.send_shadow(client, demo)
         labels = client.send_labels(demo.slug, demo.labels)
-        for what, result in (("predictions", sent), ("labels", labels)):
+        for what, result in (("predictions", sent), ("shadow predictions", shadow), ("labels", labels)):
             if result["rejected"]:
                 raise CommandError(f"{demo.slug}: {len(result['rejected'])} {what} rejected, "
                                    f"first: {result['rejected'][:3]}")  # fmt: skip
@@ -90,7 +91,25 @@ class Command(BaseCommand):
             f"{demo.slug}: {sent['accepted']:,} predictions ({sent['duplicates']:,} duplicates), "
             f"{labels['matched']:,} labels matched, {labels['pending']:,} pending, "
             f"{len(demo.reference):,} reference rows"
+            + (f"; shadow {demo.shadow.version}: {shadow['accepted']:,} predictions" if demo.shadow else "")
         )
+
+    @staticmethod
+    def send_shadow(client: VigilClient, demo) -> dict:
+        """The shadow version with its reference data and artifact, and its predictions of the
+        same requests (sent before the labels, which then count for both versions)."""
+        shadow = demo.shadow
+        if shadow is None:
+            return {"accepted": 0, "rejected": []}
+        tolerate_existing(
+            lambda: client.create_version(
+                demo.slug, shadow.version, demo.features, stage="shadow", threshold=demo.threshold,
+                metadata=shadow.metadata,
+            )
+        )  # fmt: skip
+        client.send_reference(demo.slug, shadow.version, shadow.reference)
+        client.upload_artifact(demo.slug, shadow.version, shadow.artifact, format=shadow.artifact_format)
+        return client.send_predictions(demo.slug, shadow.predictions)
 
 
 def tolerate_existing(call) -> None:
