@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "monitoring",
     "explain",
     "ops",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,8 @@ VIGIL_IMPORTANCE_SHARE_JUMP = envfloat("VIGIL_IMPORTANCE_SHARE_JUMP", "0.05")
 # Ops console: boosts are temporary by default and can never outlast the maximum.
 VIGIL_BOOST_MAX_DAYS = envint("VIGIL_BOOST_MAX_DAYS", "30")
 VIGIL_BOOST_DEFAULT_DAYS = envint("VIGIL_BOOST_DEFAULT_DAYS", "7")
+# First retry delay of a lifecycle webhook call (doubling after each failure, capped at 10 minutes).
+VIGIL_WEBHOOK_BACKOFF_SECONDS = envfloat("VIGIL_WEBHOOK_BACKOFF_SECONDS", "2")
 VIGIL_RERANK_MAX_CANDIDATES = envint("VIGIL_RERANK_MAX_CANDIDATES", "10000")
 VIGIL_RERANK_MAX_BYTES = envint("VIGIL_RERANK_MAX_BYTES", str(4 * 1024 * 1024))
 # --- Input bounds against hostile clients (issue 10, H5). A value past a bound rejects its
@@ -233,6 +236,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["explain-importance-trends"] = {"task": "explain.tasks.importance_trends_task", "schedule": 3600}
 # Compact appended sketches, then fan out analyses of versions whose windows changed.
+CELERY_BEAT_SCHEDULE["lifecycle-watch"] = {"task": "lifecycle.tasks.lifecycle_watch_task", "schedule": 3600}
 CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {
     "task": "monitoring.tasks.compact_sketches_task",
     "schedule": envint("VIGIL_COMPACT_SECONDS", "60"),

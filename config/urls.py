@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/v1/", include("monitoring.api.metrics_urls")),
     path("api/v1/", include("explain.api.urls")),
     path("api/v1/", include("ops.api.urls")),
+    path("api/v1/", include("lifecycle.api.urls")),
+    path("lifecycle/", include("lifecycle.urls")),
     path("ops/", include("ops.urls")),
     path("", include("monitoring.urls")),
 ]

@@ -53,6 +53,14 @@ COVERED = {
     ("get", "/api/v1/models/{slug}/predictions/{request_id}/explanation/"),
     ("get", "/api/v1/models/{slug}/overrides/"),
     ("post", "/api/v1/models/{slug}/rerank/"),
+    # lifecycle: tests/lifecycle/test_contract.py
+    ("get", "/api/v1/models/{slug}/compare/"),
+    ("post", "/api/v1/models/{slug}/versions/{version}/promote/"),
+    ("post", "/api/v1/models/{slug}/rollback/"),
+    ("get", "/api/v1/models/{slug}/versions/{version}/threshold/"),
+    ("post", "/api/v1/models/{slug}/versions/{version}/threshold/"),
+    ("get", "/api/v1/models/{slug}/lifecycle/"),
+    ("patch", "/api/v1/models/{slug}/lifecycle/"),
 }
 
 

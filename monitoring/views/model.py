@@ -27,7 +27,7 @@ from monitoring.selectors.freshness import analyses_late_since
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
 from .render import chart
-from .sections import IMPORTANCE, section
+from .sections import IMPORTANCE, LIFECYCLE_MODEL, section
 from .state import DashboardState, check_segment, range_links, state_from_query
 
 
@@ -171,6 +171,7 @@ def model_page(request, slug: str):
         "ranges": range_links(state),
         "charts": charts,
         "importance": importance,
+        "lifecycle": section(LIFECYCLE_MODEL, request=request, model=model),
         "summary": summary,
         "features": version.features if version else [],
         "window_count": len(rows),

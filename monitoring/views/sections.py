@@ -10,6 +10,8 @@ from django.utils.module_loading import import_string
 IMPORTANCE = "importance"  # (*, version, start, end) -> {"chart", "flags", "more_flags"}
 DEPENDENCE = "dependence"  # (*, version, feature, label, start, end, unit) -> chart
 WATERFALL = "waterfall"  # (*, prediction) -> {"chart", "explanation"}
+LIFECYCLE_MODEL = "lifecycle_model"  # (*, request, model) -> HTML of the model page's lifecycle card
+LIFECYCLE_VERSION = "lifecycle_version"  # (*, request, version) -> HTML of the version page's card
 
 _builders: dict[str, str] = {}
 

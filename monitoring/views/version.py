@@ -10,6 +10,7 @@ from monitoring.selectors.dashboard import profile_summary, range_metrics, score
 from .access import scientist_required
 from .insights import PRIMARY_METRIC
 from .render import chart
+from .sections import LIFECYCLE_VERSION, section
 from .state import check_segment, range_links, state_from_query
 
 KNOWN_METADATA = {
@@ -73,5 +74,6 @@ def version_page(request, slug: str, version: str):
         "compared": compared,
         "compare_value": other.version if other else "",
         "segments": segments,
+        "lifecycle": section(LIFECYCLE_VERSION, request=request, version=current),
     }
     return render(request, "monitoring/version.html", context)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class LifecycleConfig(AppConfig):
+    name = "lifecycle"
+    verbose_name = "Model lifecycle"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from monitoring.views import sections
+
+        sections.section_register(sections.LIFECYCLE_MODEL, "lifecycle.sections.model_section")
+        sections.section_register(sections.LIFECYCLE_VERSION, "lifecycle.sections.version_section")

@@ -1,0 +1,1 @@
+"""Statistics of version comparisons: numpy/scipy only, no Django (tested against references)."""
