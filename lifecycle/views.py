@@ -165,8 +165,8 @@ def _gate_message(request, exc: GateRefused) -> None:
     messages.error(request, f"The gate answered {gate.outcome}: {failed} Tick 'force' and give a reason to go ahead anyway.")
 
 
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
-@scientist_required
 def promote_action(request, slug: str, version: str):
     _admin(request)
     model = get_object_or_404(MLModel, slug=slug)
@@ -184,8 +184,8 @@ def promote_action(request, slug: str, version: str):
     return _back(request, reverse("monitoring:version", args=[slug, version]))
 
 
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
-@scientist_required
 def rollback_action(request, slug: str):
     _admin(request)
     model = get_object_or_404(MLModel, slug=slug)
@@ -199,8 +199,8 @@ def rollback_action(request, slug: str):
     return _back(request, reverse("monitoring:model", args=[slug]))
 
 
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
-@scientist_required
 def gate_action(request, slug: str, version: str):
     _admin(request)
     model = get_object_or_404(MLModel, slug=slug)
@@ -210,8 +210,8 @@ def gate_action(request, slug: str, version: str):
     return _back(request, reverse("monitoring:version", args=[slug, version]))
 
 
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
-@scientist_required
 def threshold_action(request, slug: str, version: str):
     _admin(request)
     model = get_object_or_404(MLModel, slug=slug)

@@ -111,6 +111,18 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "ops:blacklist": ACT,
     "ops:boost": ACT,
     "ops:revoke": ACT,
+    # Lifecycle: data scientists compare; admins promote, roll back and change settings
+    "lifecycle:compare": DASHBOARDS,
+    "lifecycle:explanations": DASHBOARDS,
+    "lifecycle:model-card": DASHBOARDS,
+    "lifecycle:version-card": DASHBOARDS,
+    "lifecycle:settings": DASHBOARDS,  # admins edit, data scientists read
+    # POST-only actions: a GET is a 405 for those who may see the model; only admins' POSTs act
+    # (tests/lifecycle/test_pages.py).
+    "lifecycle:rollback": DASHBOARDS,
+    "lifecycle:promote": DASHBOARDS,
+    "lifecycle:gate": DASHBOARDS,
+    "lifecycle:threshold": DASHBOARDS,
     # API
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
@@ -128,6 +140,11 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "explain-api:explanation": {"GET": scope("read")},
     "ops-overrides": {"GET": scope("ops", "read")},
     "ops-rerank": {"POST": scope("ops", "read")},
+    "api-compare": {"GET": scope("read")},
+    "api-rollback": {"POST": scope("admin")},
+    "api-lifecycle": {"GET": scope("read"), "PATCH": scope("admin")},
+    "api-promote": {"POST": scope("admin")},
+    "api-threshold": {"GET": scope("read"), "POST": scope("admin")},
     # Django admin (staff only)
     "admin:index": STAFF,
     "admin:login": PUBLIC,
@@ -163,6 +180,10 @@ ADMIN_MODELS = {
     "ops.override": True,
     "ops.correction": True,
     "ops.auditrecord": True,
+    "lifecycle.policy": False,
+    "lifecycle.event": True,
+    "lifecycle.gateevaluation": True,
+    "lifecycle.delivery": True,
 }
 for _key, _read_only in ADMIN_MODELS.items():
     _app, _model = _key.split(".")

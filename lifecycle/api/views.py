@@ -22,9 +22,9 @@ from lifecycle.services.retraining import retraining_evidence
 from lifecycle.services.stage import GateRefused, NothingToRollBack, version_promote, version_rollback
 from lifecycle.services.threshold import threshold_change, threshold_recommend
 from monitoring.api.views_metrics import _when
+from monitoring.engine.window import clean
 from monitoring.models import MLModel, ModelVersion
 from monitoring.selectors.registry import version_production
-from monitoring.services.analysis import clean
 
 from . import serializers
 

@@ -10,7 +10,7 @@ from lifecycle.comparison import Rules, Side, compare_paired, compare_unpaired, 
 from lifecycle.stats import ranking
 from monitoring.models import MLModel, ModelVersion
 from monitoring.selectors.pairs import paired_predictions
-from monitoring.services.profile import profile_load
+from monitoring.selectors.profile import profile_load
 
 from .labelled import labelled_rows
 from .policy import policy_get

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitoring.models import ModelVersion
 from monitoring.selectors.dashboard import window_rows
-from monitoring.views.insights import PRIMARY_METRIC, QUALITY_SPIKE, Health, health_from_rows
+from monitoring.health import PRIMARY_METRIC, QUALITY_RATE, Health, health_from_rows
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,5 @@ def version_health(*, version: ModelVersion, now: datetime | None = None) -> Ver
             rate, feature = row.worst.get(kind, (None, None))
             if rate is not None and (worst is None or rate > worst[0]):
                 worst = (float(rate), kind, feature)
-    limit = ((model.settings or {}).get("health") or {}).get("quality_rate", QUALITY_SPIKE)
+    limit = ((model.settings or {}).get("health") or {}).get("quality_rate", QUALITY_RATE)
     return VersionHealth(health=health, windows=len(recent), worst_quality=worst, quality_limit=limit)

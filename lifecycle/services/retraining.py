@@ -13,7 +13,7 @@ from lifecycle.staleness import training_period
 from monitoring.models import Label, MLModel
 from monitoring.selectors.dashboard import window_rows
 from monitoring.selectors.registry import version_production
-from monitoring.views.insights import LOWER_IS_BETTER, PRIMARY_METRIC
+from monitoring.health import LOWER_IS_BETTER, PRIMARY_METRIC
 
 from .webhooks import delivery_create
 
