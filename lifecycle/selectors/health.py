@@ -7,9 +7,9 @@ version plug in here, next to this verdict (see docs/lifecycle.md).
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from monitoring.health import PRIMARY_METRIC, QUALITY_RATE, Health, health_from_rows
 from monitoring.models import ModelVersion
 from monitoring.selectors.dashboard import window_rows
-from monitoring.health import PRIMARY_METRIC, QUALITY_RATE, Health, health_from_rows
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from django.db import transaction
 from lifecycle.models import Event, EventKind
 from lifecycle.selectors.policy import policy_get
 from lifecycle.staleness import training_period
+from monitoring.health import LOWER_IS_BETTER, PRIMARY_METRIC
 from monitoring.models import Label, MLModel
 from monitoring.selectors.dashboard import window_rows
 from monitoring.selectors.registry import version_production
-from monitoring.health import LOWER_IS_BETTER, PRIMARY_METRIC
 
 from .webhooks import delivery_create
 
