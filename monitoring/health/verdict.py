@@ -139,7 +139,7 @@ def _inputs(windows, closed: list[WindowCondition]) -> list[Finding]:
             kind="drift", severity="critical" if share >= CRITICAL_SHARE_DRIFTED else "warning",
             features=tuple(names), metric="psi", value=top.value, expected=top.expected, n=top.n, since=first,
             basis=top.detail.get("basis", ""),
-            summary=f"Drift in {join_names(names[:4])}{more} since {day(first)}: PSI up to {top.value:.2f}{band}.",
+            summary=f"Data drift in {join_names(names[:4])}{more} since {day(first)}: PSI up to {top.value:.2f}{band}.",
         ))
     for c in breached.values():
         when = since[key(c)]

@@ -58,6 +58,7 @@ class WindowStats:
     confusion: list | None = None
     label_psi: float | None = None
     label_drifted: bool = False
+    reference: dict = field(default_factory=dict)  # the reference's metrics, as stored with the window
 
     @property
     def end(self) -> datetime:
@@ -105,7 +106,16 @@ def window_stats(start: datetime, granularity: str, payload: dict) -> WindowStat
         confusion=perf.get("confusion_matrix"),
         label_psi=_num(label.get("psi")),
         label_drifted=bool(label.get("drifted")),
+        reference=_reference(payload),
     )
+
+
+def _reference(payload: dict) -> dict:
+    ref = (payload.get("reference") or {}).get("metrics")
+    if ref is None:  # stored before the reference travelled with the window: the primary metric only
+        drop = payload.get("performance_drop") or {}
+        ref = {drop["metric"]: drop.get("reference")} if drop.get("metric") else {}
+    return {k: n for k, v in ref.items() if (n := _num(v)) is not None}
 
 
 @dataclass

@@ -22,6 +22,7 @@ from monitoring.selectors.dashboard import (
     segments_of,
     window_rows,
 )
+from monitoring.selectors.health import version_health
 
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
@@ -157,8 +158,10 @@ def model_page(request, slug: str):
     summary = summarise(
         rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels
     )
+    health = version_health(version=version) if version else None
     context = {
         "nav": "dashboards",
+        "health": health,
         "model": model,
         "versions": versions,
         "version": version,
