@@ -224,8 +224,8 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
                              detail={"reason": "not enough history for a learned band"}))
         else:
             median, low, high, basis = band
-            half = max(high - median, 4 * median**0.5, 10.0)
-            low, high = max(median - half, 0.0), median + half
+            half = max(4 * median**0.5, 10.0)
+            low, high = max(min(low, median - half), 0.0), max(high, median + half)
             out.append(_cond(w, "volume", metric="rows", value=float(w.rows), expected=(low, high),
                              breached=not low <= w.rows <= high, detail={"basis": f"learned from {basis}"}))
     if w.rows < MIN_ROWS or not closed:

@@ -103,7 +103,15 @@ def seasonal_band(
         return None
     median = float(np.median(h))
     half = max(k * MAD_TO_SD * float(np.median(np.abs(h - median))), floor)
-    return median, median - half, median + half, basis
+    low, high = median - half, median + half
+    if basis in ("all windows", "same hour of day"):
+        # Too few windows of this phase for their own band, but the ones seen count: a
+        # weekend that looked like the previous weekend is not an anomaly.
+        phase = phase_of(moment, granularity)
+        same = [v for t, v in history if phase_of(t, granularity) == phase and v is not None and np.isfinite(v)]
+        if same:
+            low, high = min(low, 0.75 * min(same)), max(high, 1.25 * max(same))
+    return median, low, high, basis
 
 
 def label_delay(ages_days: Sequence[float], coverages: Sequence[float], *, share: float = 0.9) -> tuple[float, float] | None:
