@@ -16,6 +16,7 @@ from monitoring.engine.stats.performance import (
     regression_metrics,
     roc_auc_from_counts,
 )
+from monitoring.engine.stats.ranking import ranking_report
 
 
 def _labelled_metrics(layout: Layout, arrays: dict, prefix: str = "lab:") -> tuple[dict, dict]:
@@ -52,7 +53,9 @@ def estimate_binary(layout: Layout, sketch: Sketch, calibrator: dict | None) -> 
     return out
 
 
-def performance_report(*, layout: Layout, sketch: Sketch, calibrator: dict | None = None) -> dict:
+def performance_report(
+    *, layout: Layout, sketch: Sketch, calibrator: dict | None = None, catalogue_size: int | None = None
+) -> dict:
     """``{"rows", "labelled", "label_coverage", "metrics", "confusion_matrix", "estimated"}``.
 
     ``estimated`` (binary only) is the label-free estimate over all rows of the window;
@@ -70,6 +73,13 @@ def performance_report(*, layout: Layout, sketch: Sketch, calibrator: dict | Non
     }
     if layout.task == "binary_classification":
         report["estimated"] = estimate_binary(layout, sketch, calibrator)
+    if layout.task == "ranking":
+        # Ranking models keep the regression metrics of score vs label, and get their own.
+        ranking = ranking_report(sketch.arrays, catalogue_size=catalogue_size)
+        report["ranking"] = ranking
+        for key in ("ndcg", "mrr", "precision_at_k", "catalogue_coverage", "popularity_gini"):
+            if ranking.get(key) is not None:
+                report["metrics"][key] = ranking[key]
     return report
 
 

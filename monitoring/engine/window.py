@@ -51,6 +51,7 @@ def window_analyse(
     first_window: bool,
     binned: bool,
     light: bool = False,
+    catalogue_size: int | None = None,
 ) -> dict:
     """The stored payload of one window: ``rows``, ``drift`` (per feature vs reference and vs
     the previous window, score, label shift, share drifted), ``multivariate``, ``quality``
@@ -65,7 +66,9 @@ def window_analyse(
     )
     quality = quality_report(profile_layout=layout, sketch=sketch)
     quality["volume"] = volume_anomaly(np.array(volume_history), quality["rows"])
-    performance = performance_report(layout=layout, sketch=sketch, calibrator=profile.spec.get("calibrator"))
+    performance = performance_report(
+        layout=layout, sketch=sketch, calibrator=profile.spec.get("calibrator"), catalogue_size=catalogue_size
+    )
     multivariate = multivariate_report(profile=profile, sketch=sketch)
     reference = reference_performance(layout=layout, profile_arrays=profile.arrays)
     drop = performance_drop(layout.task, reference, performance)

@@ -272,9 +272,25 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
         value, ref = w.metrics.get(metric), ctx.reference.get(metric)
         if value is None:
             continue
-        if not ok or ref is None:
+        if not ok:
             out.append(_cond(w, "performance", metric=metric, value=value, judged=False, n=w.labelled,
-                             detail={"reason": reason or "no reference performance", "coverage": w.coverage}))
+                             detail={"reason": reason, "coverage": w.coverage}))
+            continue
+        if ref is None:
+            # No reference value (ranking metrics need slates, which reference data lacks):
+            # the band is learned from the metric's own history of matured windows.
+            learned = seasonal_band(_history([h for h in history if matured(h, ctx)[0]],
+                                             lambda h, m=metric: h.metrics.get(m), 0), w.start, w.granularity,
+                                    floor=MIN_EFFECT.get(metric, 0.05))
+            if learned is None:
+                out.append(_cond(w, "performance", metric=metric, value=value, judged=False, n=w.labelled,
+                                 detail={"reason": "no reference value and not enough history", "coverage": w.coverage}))
+                continue
+            median, low, high, basis = learned
+            breached = value > high if metric in LOWER_IS_BETTER else value < low
+            out.append(_cond(w, "performance", metric=metric, value=value, expected=(low, high), breached=breached,
+                             n=w.labelled, detail={"reference": median, "coverage": w.coverage,
+                                                   "basis": f"learned from {basis}"}))
             continue
         band, interval = performance_band(metric, ref, w, w.labelled)
         breached = value > band[1] if metric in LOWER_IS_BETTER else value < band[0]

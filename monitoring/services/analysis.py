@@ -94,6 +94,8 @@ def version_analyse(
         }
         results: list[AnalysisResult] = []
         done = 0
+        catalogue = (version.metadata or {}).get("catalogue_size")
+        catalogue = catalogue if isinstance(catalogue, int) and catalogue > 0 else None
         now = timezone.now()
         with connection.connection.cursor(name=f"vigil_dirty_{version_id}") as windows:
             windows.itersize = CHUNK
@@ -118,6 +120,7 @@ def version_analyse(
                     first_window=segment == "" and first is not None and start <= first < start + STEP[granularity],
                     binned=binned,
                     light=granularity == "hour",
+                    catalogue_size=catalogue,
                 )
                 volumes[(segment, granularity, start)] = payload["rows"]
                 cache.pop(prev_key, None)

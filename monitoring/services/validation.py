@@ -20,7 +20,7 @@ NoneType = type(None)
 NUMBER = frozenset({int, float})
 TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", NoneType: "null",
               dict: "object", list: "array"}
-ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100}
+ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100, "slate_id": 200}
 
 
 class InvalidInput(ValueError):

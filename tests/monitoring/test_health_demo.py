@@ -22,7 +22,7 @@ from monitoring.demo.scenario import build_scenario
 from monitoring.health import PRIMARY_METRIC, health_from_rows
 from monitoring.models import MLModel, ModelVersion
 from monitoring.selectors.dashboard import window_rows
-from monitoring.selectors.health import versions_health
+from monitoring.selectors.health import versions_health, window_conditions
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 from monitoring.services.reference import reference_store
@@ -67,6 +67,17 @@ def test_demo_verdicts_now(demo):
     now = NOW.to_pydatetime()
     health = versions_health(versions=list(demo.values()), now=now)
     loan_health = health[demo["loan-default"].pk]
+    for slug, version in demo.items():
+        print(f"\n{slug}: {health[version.pk].status}")
+        for f in health[version.pk].findings:
+            print("  ", f.kind, f.severity, f.summary)
+        for note in health[version.pk].notes:
+            print("   note:", note)
+    start = now - timedelta(days=14)
+    for c in window_conditions(version=demo["loan-default"], granularity="day", start=start, end=now, now=now):
+        if c.kind in ("performance", "concept_drift", "estimated_performance"):
+            print("  ", c.window_start.date(), c.kind, c.metric, c.value, c.expected, c.judged, c.breached,
+                  {k: v for k, v in c.detail.items() if k != "interval"})
     kinds = {f.kind: f for f in loan_health.findings}
     assert loan_health.status == "critical", loan_health.reasons
     assert "performance" in kinds and kinds["performance"].metric == "accuracy", loan_health.reasons
