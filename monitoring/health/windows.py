@@ -34,7 +34,10 @@ JUDGED = {
     "regression": ("mae",),
     "ranking": ("ndcg",),
 }
-PSI_FLOOR = 0.05  # a learned drift band is never narrower than the minimum drift effect
+PSI_FLOOR = 0.05
+# Realised accuracy this far below the label-free estimate (beyond noise) is the concept-shift
+# signature; smaller gaps are within what calibration error alone explains.
+DISAGREEMENT = 0.03  # a learned drift band is never narrower than the minimum drift effect
 RATES = ("null_rate", "out_of_range_rate", "unseen_rate")
 
 
@@ -242,8 +245,19 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
         out.append(_drift(w, history, ctx, "prediction_drift", None, w.score_psi, w.score_drifted))
     if w.multivariate is not None:
         error, lower, upper = w.multivariate
-        out.append(_cond(w, "multivariate_drift", metric="reconstruction_error", value=error, expected=(lower, upper),
-                         breached=not lower <= error <= upper, detail={"basis": "reference chunks"}))
+        outside = not lower <= error <= upper
+        band = seasonal_band(_history(history, lambda h: h.multivariate[0] if h.multivariate else None), w.start,
+                             w.granularity)
+        if band is not None:
+            # The reference's chunks are a mix of every hour and weekday; a day is not. The
+            # error's own history says how far a day usually sits from them.
+            lo, hi = min(lower, band[1]), max(upper, band[2])
+            out.append(_cond(w, "multivariate_drift", metric="reconstruction_error", value=error, expected=(lo, hi),
+                             breached=outside and not lo <= error <= hi,
+                             detail={"basis": f"reference chunks and learned from {band[3]}"}))
+        else:
+            out.append(_cond(w, "multivariate_drift", metric="reconstruction_error", value=error,
+                             expected=(lower, upper), breached=outside, detail={"basis": "reference chunks"}))
     for name, rates in w.quality.items():
         worst = None
         for key in RATES:
@@ -307,11 +321,14 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
         if ok and realised is not None and w.correct is not None:
             # The concept-shift signature: CBPE assumes P(y | score) is unchanged, so a
             # changed relation leaves the estimate at its old level while realised falls.
+            # Under CBPE's assumption the realised accuracy of n labelled rows varies around the
+            # estimate like a proportion: below the estimate's Wilson band at that n, and by at
+            # least DISAGREEMENT, the two disagree.
             lo, hi = wilson(w.correct, w.labelled) or (0.0, 1.0)
-            effect = MIN_EFFECT["accuracy"]
-            disagree = hi < estimated - effect / 2 and estimated - realised >= effect
+            band_lo, band_hi = wilson(estimated * w.labelled, w.labelled) or (0.0, 1.0)
+            disagree = realised < band_lo and estimated - realised >= DISAGREEMENT
             out.append(_cond(w, "concept_drift", metric="accuracy", value=realised,
-                             expected=(estimated - effect, min(estimated + effect, 1.0)), breached=disagree,
+                             expected=(min(band_lo, estimated - DISAGREEMENT), band_hi), breached=disagree,
                              n=w.labelled, detail={"estimated": estimated, "interval": (lo, hi),
                                                    "signature": "realised below estimated"}))
     elif ok and w.metrics:
@@ -326,8 +343,18 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
             out.append(_cond(w, "label_shift", metric="psi", value=w.label_psi, judged=False, n=w.labelled,
                              detail={"reason": reason}))
         else:
-            out.append(_cond(w, "label_shift", metric="psi", value=w.label_psi, breached=w.label_drifted,
-                             n=w.labelled, detail={"basis": "reference label distribution"}))
+            band = seasonal_band(_history([h for h in history if matured(h, ctx)[0]], lambda h: h.label_psi, 0),
+                                 w.start, w.granularity)
+            if band is None:
+                out.append(_cond(w, "label_shift", metric="psi", value=w.label_psi, breached=w.label_drifted,
+                                 n=w.labelled, detail={"basis": "reference label distribution"}))
+            else:
+                # Outcomes are seasonal too (weekend deliveries take longer): the shift must
+                # also leave the label PSI's own band.
+                high = max(band[2], band[0] + max(PSI_FLOOR, 0.25 * band[0]))
+                out.append(_cond(w, "label_shift", metric="psi", value=w.label_psi, expected=(max(band[1], 0.0), high),
+                                 breached=w.label_drifted and w.label_psi > high, n=w.labelled,
+                                 detail={"basis": f"reference label distribution and learned from {band[3]}"}))
     return out
 
 
