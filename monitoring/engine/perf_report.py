@@ -13,6 +13,7 @@ from monitoring.engine.stats.performance import (
     brier_from_sums,
     log_loss_from_sums,
     multiclass_metrics,
+    per_class_metrics,
     regression_metrics,
     roc_auc_from_counts,
 )
@@ -34,7 +35,11 @@ def _labelled_metrics(layout: Layout, arrays: dict, prefix: str = "lab:") -> tup
         return metrics, {"confusion_matrix": [[tn, fp], [fn, tp]], "classes": [0, 1]}
     if layout.task == "multiclass_classification":
         conf = arrays[f"{prefix}conf"]
-        return multiclass_metrics(conf), {"confusion_matrix": conf.astype(int).tolist(), "classes": layout.classes}
+        detail = per_class_metrics(conf, layout.classes)
+        metrics = {**multiclass_metrics(conf), "macro_precision": detail["macro_precision"],
+                   "macro_recall": detail["macro_recall"]}
+        return metrics, {"confusion_matrix": conf.astype(int).tolist(), "classes": layout.classes,
+                         "per_class": detail["per_class"]}
     return regression_metrics(sums_dict(arrays[f"{prefix}sums"], REGRESSION_SUMS)), {}
 
 

@@ -12,6 +12,7 @@ from monitoring.charts.model import (
     performance_figure,
     prediction_figure,
     quality_figure,
+    ranking_figure,
     volume_figure,
 )
 from monitoring.models import MLModel
@@ -22,7 +23,7 @@ from monitoring.selectors.dashboard import (
     segments_of,
     window_rows,
 )
-from monitoring.selectors.health import version_health
+from monitoring.selectors.health import version_health, window_conditions
 
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
@@ -47,8 +48,23 @@ def window_times(rows: list[WindowRow]) -> list[str]:
     return [r.start.isoformat() for r in rows]
 
 
+def performance_view(conditions: list, rows: list[WindowRow], metric: str) -> dict:
+    """The verdict's view of the performance chart: reference, band, per-window intervals and
+    whether each window was judged, from the health conditions of the same windows."""
+    by_start = {c.window_start: c for c in conditions if c.kind == "performance" and c.metric == metric}
+    judged = [c for c in by_start.values() if c.judged]
+    newest = judged[-1] if judged else None
+    return {
+        "reference": newest.detail.get("reference") if newest else None,
+        "band": newest.expected if newest else None,
+        "intervals": [(by_start[r.start].detail.get("interval") if r.start in by_start else None) for r in rows],
+        "judged": [bool(r.start in by_start and by_start[r.start].judged) for r in rows],
+    }
+
+
 def model_charts(
-    *, model, version, rows: list[WindowRow], state: DashboardState, reference_label_rate: float | None = None
+    *, model, version, rows: list[WindowRow], state: DashboardState, reference_label_rate: float | None = None,
+    performance: dict | None = None,
 ) -> list[dict]:
     """Every chart of the model page, from the range's stored window results."""
     times = window_times(rows)
@@ -75,7 +91,12 @@ def model_charts(
     worst = {key: [r.worst.get(f"{key}_rate", (None, None))[0] for r in rows] for key in ("null", "out_of_range", "unseen")}
     worst_name = {key: [r.worst.get(f"{key}_rate", (None, None))[1] for r in rows] for key in worst}
     rows_with_quality = any(r.quality for r in rows)
+    extra = []
+    if model.task == "ranking":
+        extra.append(chart("ranking", ranking_figure(times=times, metrics=[r.metrics for r in rows]),
+                           description="Per window, from the slates (rows sharing a slate_id) and their labels."))
     return [
+        *extra,
         chart(
             "performance",
             performance_figure(
@@ -85,8 +106,11 @@ def model_charts(
                 estimated=[r.estimated.get(metric) for r in rows],
                 coverage=[r.label_coverage for r in rows],
                 unit="minutes" if metric in ("mae", "rmse") and model.task == "regression" else "",
+                **(performance or {}),
             ),
-            description="Realised metric from labels (solid), label-free estimate (dashed), label coverage (bars).",
+            description="Realised metric from labels (solid, with 95% intervals; faint where labels are too few or "
+                        "not in yet, which the verdict does not judge), label-free estimate (dashed), reference "
+                        "(dotted) and its expected band (shaded), label coverage (bars).",
         ),
         chart(
             "drift-heatmap",
@@ -149,7 +173,14 @@ def model_page(request, slug: str):
         else []
     )
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
-    charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
+    metric = PRIMARY_METRIC.get(model.task, "accuracy")
+    conditions = (
+        window_conditions(version=version, granularity=state.granularity, start=state.start, end=state.end,
+                          segment=state.segment)
+        if version and rows else []
+    )
+    charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate,
+                          performance=performance_view(conditions, rows, metric) if conditions else None)
     importance = section(IMPORTANCE, version=version, start=state.start, end=state.end) if version else None
     if importance and state.segment:
         chart_ = importance["chart"]

@@ -230,3 +230,20 @@ def test_seasonal_band_uses_the_same_weekday():
     median, low, high, basis = seasonal_band(history, saturday, "day")
     assert basis == "same weekday" and median == 6.0
     assert sps.norm.cdf(4) > 0.9999  # the band's k=4 robust sds
+
+
+def test_multiclass_per_class_metrics_match_scikit_learn():
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from monitoring.engine.stats.performance import per_class_metrics
+
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 3, 500)
+    pred = np.where(rng.uniform(size=500) < 0.7, y, rng.integers(0, 3, 500))
+    got = per_class_metrics(confusion_matrix(y, pred, labels=[0, 1, 2]), ["a", "b", "c"])
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=[0, 1, 2])
+    for i, name in enumerate("abc"):
+        assert got["per_class"][name]["precision"] == pytest.approx(p[i])
+        assert got["per_class"][name]["recall"] == pytest.approx(r[i])
+        assert got["per_class"][name]["f1"] == pytest.approx(f[i]) and got["per_class"][name]["support"] == s[i]
+    assert got["macro_precision"] == pytest.approx(p.mean()) and got["macro_recall"] == pytest.approx(r.mean())
