@@ -26,6 +26,7 @@ from monitoring.models import ModelVersion
 HISTORY = {"day": timedelta(days=28), "hour": timedelta(days=8)}
 # Days of windows the verdict walks back through to say since when a finding holds.
 VERDICT_DAYS = 14
+SPIKE_MIN_ROWS = 30  # an hour needs this many rows before its rate can be "the peak"
 
 # One query whatever is cached: payloads come back only for results not parsed before (the
 # cached (id, computed_at) pairs of these versions are passed in), so the number of queries
@@ -128,7 +129,8 @@ def _quality_peaks(judged: dict[int, list[tuple]], now: datetime) -> None:
     hi = max((w.end for w, _ in hits.values()), default=now)
     hours = stored_windows(version_ids=list(hits), granularity="hour", start=lo, end=hi)
     for vid, (day, found) in hits.items():
-        inside = [h for h in hours[vid] if day.start <= h.start < day.end]
+        # Hours with a handful of rows (one null in three) would make any peak: not counted.
+        inside = [h for h in hours[vid] if day.start <= h.start < day.end and h.rows >= SPIKE_MIN_ROWS]
         for c in found:
             peak = max((((h.quality.get(c.features[0]) or {}).get(c.metric) or 0.0, h.start) for h in inside),
                        default=None)

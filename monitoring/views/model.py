@@ -186,8 +186,14 @@ def model_page(request, slug: str):
         chart_ = importance["chart"]
         chart_["description"] = " ".join(filter(None, [chart_.get("description"), "Computed on all segments."]))
     labels = {f["name"]: f.get("display_name") or f["name"] for f in (version.features if version else [])}
+    # Spikes are read at the finest granularity with results: a day's 24% nulls may be an hour's 40%.
+    fine = (
+        window_rows(version=version, granularity="hour", start=state.start, end=state.end, segment=state.segment)
+        if version and rows and state.granularity == "day" else None
+    )
     summary = summarise(
-        rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels
+        rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels,
+        fine=fine,
     )
     health = version_health(version=version) if version else None
     context = {

@@ -247,3 +247,21 @@ def test_multiclass_per_class_metrics_match_scikit_learn():
         assert got["per_class"][name]["recall"] == pytest.approx(r[i])
         assert got["per_class"][name]["f1"] == pytest.approx(f[i]) and got["per_class"][name]["support"] == s[i]
     assert got["macro_precision"] == pytest.approx(p.mean()) and got["macro_recall"] == pytest.approx(r.mean())
+
+
+def test_spike_summaries_read_the_finest_granularity_with_enough_rows():
+    from monitoring.selectors.dashboard import WindowRow
+    from monitoring.views.insights import summarise
+
+    day = datetime(2026, 11, 12, tzinfo=UTC)
+    rates = {"null_rate": 0.24, "out_of_range_rate": 0.0, "unseen_rate": 0.0}
+    rows = [WindowRow(start=day, rows=2000, quality={"employment_years": rates})]
+    hours = [WindowRow(start=day + timedelta(hours=h), rows=80,
+                       quality={"employment_years": {**rates, "null_rate": 0.40 if h == 14 else 0.2}})
+             for h in range(24)]
+    # A night hour of 3 rows with one null is noise, not the peak.
+    hours[3] = WindowRow(start=day + timedelta(hours=3), rows=3, quality={"employment_years": {**rates, "null_rate": 0.67}})
+    text = " ".join(summarise(rows=rows, granularity="day", metric="accuracy", fine=hours))
+    assert "employment_years null rate peaked at 40% on 12 November 14:00." in text
+    coarse = " ".join(summarise(rows=rows, granularity="day", metric="accuracy"))
+    assert "peaked at 24% on 12 November." in coarse
