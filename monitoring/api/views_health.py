@@ -14,7 +14,7 @@ from monitoring.engine.window import clean
 from monitoring.health import KINDS, STATUSES
 from monitoring.selectors.health import version_health
 
-from .views_metrics import resolve_version
+from .views_metrics import _when, resolve_version
 
 
 class FindingSerializer(serializers.Serializer):
@@ -44,8 +44,12 @@ class HealthView(APIView):
     permission_classes = [scope_required("read")]
 
     @extend_schema(
-        parameters=[OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: production)")],
-        responses={200: HealthSerializer, **error_responses(401, 403, 404)},
+        parameters=[
+            OpenApiParameter("version", OpenApiTypes.STR, description="model version (default: production)"),
+            OpenApiParameter("at", OpenApiTypes.DATETIME,
+                             description="the verdict as of this moment (default: now), from the windows stored"),
+        ],
+        responses={200: HealthSerializer, **error_responses(400, 401, 403, 404)},
         summary="Health verdict: status and findings",
         description=(
             "Findings from the stored daily analyses: inputs (drift, quality, volume) on the newest closed "
@@ -55,6 +59,7 @@ class HealthView(APIView):
         ),
     )
     def get(self, request, slug: str):
+        at = _when(request, "at")
         version = resolve_version(request, slug)
-        health = version_health(version=version)
+        health = version_health(version=version, now=at)
         return Response(clean({"version": version.version, **health.to_dict()}))

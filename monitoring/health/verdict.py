@@ -188,7 +188,7 @@ def verdict(
     ``extra``: findings judged elsewhere (e.g. staleness, from the model lifecycle).
     """
     if not windows and not extra:
-        return health_of([], ["no analysed data yet"], no_data=True)
+        return health_of([], ["No analysed window in the six weeks before this moment."], no_data=True)
     stats = {w.start: w for w, _ in windows}
     conds = [c for _, c in windows]
     closed = [(w, c) for w, c in windows if w.end <= ctx.now]

@@ -117,16 +117,17 @@ def _judge(windows: list[WindowStats], first: datetime, ctx: Context, granularit
 def _quality_peaks(judged: dict[int, list[tuple]], now: datetime) -> None:
     """Spike summaries read the finest granularity: a daily quality breach names its peak hour.
     One query for every version with such a breach."""
-    hits: dict[int, tuple[WindowStats, list[WindowCondition]]] = {}
+    hits: dict[int, tuple[WindowStats, list[WindowCondition]]] = {}  # one query, only with a breach
     for vid, windows in judged.items():
         closed = [(w, c) for w, c in windows if w.end <= now]
         if closed:
             found = [c for c in closed[-1][1] if c.kind == "quality" and c.breached]
             if found:
                 hits[vid] = (closed[-1][0], found)
-    # Queried even without a breach, so a page's query count does not depend on the data.
-    lo = min((w.start for w, _ in hits.values()), default=now)
-    hi = max((w.end for w, _ in hits.values()), default=now)
+    if not hits:
+        return
+    lo = min(w.start for w, _ in hits.values())
+    hi = max(w.end for w, _ in hits.values())
     hours = stored_windows(version_ids=list(hits), granularity="hour", start=lo, end=hi)
     for vid, (day, found) in hits.items():
         # Hours with a handful of rows (one null in three) would make any peak: not counted.
@@ -138,17 +139,20 @@ def _quality_peaks(judged: dict[int, list[tuple]], now: datetime) -> None:
                 c.detail["peak"] = f", peaking at {100 * peak[0]:.0f}% at {peak[1]:%H}:00"
 
 
-def versions_health(*, versions: Sequence[ModelVersion], now: datetime | None = None) -> dict[int, Health]:
-    """Each version's verdict now, by version id, from its daily windows. Three queries at most."""
-    now = now or timezone.now()
+def _day_span(now: datetime) -> tuple[datetime, datetime, datetime]:
+    """(first judged day, first history day, end) of the verdict's daily windows."""
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - timedelta(days=VERDICT_DAYS)
-    days = stored_windows(version_ids=[v.pk for v in versions], granularity="day", start=first - HISTORY["day"],
-                          end=today + STEP["day"])
+    return first, first - HISTORY["day"], today + STEP["day"]
+
+
+def _verdicts(versions: Sequence[ModelVersion], days: dict[int, list[WindowStats]], now: datetime) -> dict[int, Health]:
+    first, _, end = _day_span(now)
+    today = end - STEP["day"]
     judged: dict[int, list[tuple]] = {}
     contexts: dict[int, Context] = {}
     for version in versions:
-        windows = days[version.pk]
+        windows = [w for w in days[version.pk] if w.start < end]
         if not windows:
             continue
         ctx = contexts[version.pk] = _context(version, now, windows)
@@ -165,9 +169,24 @@ def versions_health(*, versions: Sequence[ModelVersion], now: datetime | None = 
     }
 
 
+def versions_health(*, versions: Sequence[ModelVersion], now: datetime | None = None) -> dict[int, Health]:
+    """Each version's verdict now, by version id, from its daily windows. Two queries."""
+    now = now or timezone.now()
+    _, lo, hi = _day_span(now)
+    days = stored_windows(version_ids=[v.pk for v in versions], granularity="day", start=lo, end=hi)
+    return _verdicts(versions, days, now)
+
+
 def version_health(*, version: ModelVersion, now: datetime | None = None) -> Health:
     """The version's verdict now (what the health API returns)."""
     return versions_health(versions=[version], now=now)[version.pk]
+
+
+def _conditions(version, windows, days, granularity, start, end, now) -> list[WindowCondition]:
+    ctx = _context(version, now, [d for d in days if d.start < now])
+    out = [c for _, conds in _judge(windows, start, ctx, granularity) for c in conds] if windows else []
+    out += missing_windows([w for w in windows if w.start >= start], windows, start, end, granularity, ctx)
+    return out
 
 
 def window_conditions(
@@ -182,7 +201,27 @@ def window_conditions(
     days = windows if granularity == "day" else stored_windows(
         version_ids=[version.pk], granularity="day", start=now - HISTORY["day"] - timedelta(days=VERDICT_DAYS),
         end=now, segment=segment)[version.pk]
-    ctx = _context(version, now, days)
-    out = [c for _, conds in _judge(windows, start, ctx, granularity) for c in conds] if windows else []
-    out += missing_windows([w for w in windows if w.start >= start], windows, start, end, granularity, ctx)
-    return out
+    return _conditions(version, windows, days, granularity, start, end, now)
+
+
+def health_and_conditions(
+    *, version: ModelVersion, granularity: str, start: datetime, end: datetime, segment: str = "",
+    now: datetime | None = None,
+) -> tuple[Health, list[WindowCondition]]:
+    """The verdict now and the conditions of a page's windows, sharing one read of the daily
+    windows (a page shows both): three queries for hourly pages, two for daily ones."""
+    now = now or timezone.now()
+    if segment:
+        return version_health(version=version, now=now), window_conditions(
+            version=version, granularity=granularity, start=start, end=end, segment=segment, now=now)
+    _, lo, hi = _day_span(now)
+    if granularity == "day":
+        days = stored_windows(version_ids=[version.pk], granularity="day", start=min(lo, start - HISTORY["day"]),
+                              end=max(hi, end))[version.pk]
+        windows = [w for w in days if start - HISTORY["day"] <= w.start < end]
+    else:
+        days = stored_windows(version_ids=[version.pk], granularity="day", start=lo, end=hi)[version.pk]
+        windows = stored_windows(version_ids=[version.pk], granularity=granularity, start=start - HISTORY[granularity],
+                                 end=end)[version.pk]
+    health = _verdicts([version], {version.pk: [d for d in days if lo <= d.start < hi]}, now)[version.pk]
+    return health, _conditions(version, windows, days, granularity, start, end, now)

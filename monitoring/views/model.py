@@ -23,7 +23,7 @@ from monitoring.selectors.dashboard import (
     segments_of,
     window_rows,
 )
-from monitoring.selectors.health import version_health, window_conditions
+from monitoring.selectors.health import health_and_conditions
 
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
@@ -174,10 +174,10 @@ def model_page(request, slug: str):
     )
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
     metric = PRIMARY_METRIC.get(model.task, "accuracy")
-    conditions = (
-        window_conditions(version=version, granularity=state.granularity, start=state.start, end=state.end,
-                          segment=state.segment)
-        if version and rows else []
+    health, conditions = (
+        health_and_conditions(version=version, granularity=state.granularity, start=state.start, end=state.end,
+                              segment=state.segment)
+        if version else (None, [])
     )
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate,
                           performance=performance_view(conditions, rows, metric) if conditions else None)
@@ -195,7 +195,6 @@ def model_page(request, slug: str):
         rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels,
         fine=fine,
     )
-    health = version_health(version=version) if version else None
     context = {
         "nav": "dashboards",
         "health": health,

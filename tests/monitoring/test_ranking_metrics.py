@@ -103,7 +103,7 @@ def test_ranking_metrics_through_the_pipeline_match_the_stored_rows():
     rng = np.random.default_rng(5)
     model = model_create(slug="recs", name="recs", task="ranking")
     version = version_create(model=model, version="v1", stage="production",
-                             features=[{"name": "affinity", "type": "numeric"}], metadata={"catalogue_size": 50})
+                             features=[{"name": "affinity", "type": "numeric"}], metadata={"catalogue_size": 100})
     ReferenceRow.objects.bulk_create(
         ReferenceRow(version=version, features={"affinity": float(a)}, score=float(a), label=int(a > 0.7))
         for a in rng.uniform(size=300)
@@ -146,5 +146,5 @@ def test_ranking_metrics_through_the_pipeline_match_the_stored_rows():
     assert ranking["ctr_by_position"][:5] == pytest.approx(expected["ctr"][:5], abs=1e-9)
     distinct = len({r["item_id"] for r in rows})
     assert ranking["distinct_items"] == pytest.approx(distinct, abs=1.5)
-    assert ranking["catalogue_coverage"] == pytest.approx(distinct / 50, abs=0.03)
+    assert ranking["catalogue_coverage"] == pytest.approx(distinct / 100, abs=0.02)
     assert payload["performance"]["metrics"]["ndcg"] == ranking["ndcg"]
