@@ -70,7 +70,8 @@ def _performance(windows, stats, ctx: Context) -> list[Finding]:
         ref = run[-1].detail.get("reference")
         verb = "rose" if metric in ("mae", "rmse") else "fell"
         ci = f", 95% CI {interval[0]:.2f}-{interval[1]:.2f}" if interval else ""
-        delay = f"; labels arrive about {ctx.label_delay:.0f} days late" if ctx.label_delay else ""
+        delay = (f"; labels arrive about {ctx.label_delay:.0f} days late" if ctx.label_delay and ctx.label_delay >= 1
+                 else "")
         also = [m for m in fell[1:]]
         extra = f" ({join_names(also)} too)" if also else ""
         findings.append(Finding(
@@ -202,7 +203,8 @@ def verdict(
     findings += _estimated(conds, any(f.kind == "performance" for f in performance))
     findings += list(extra)
     if ctx.label_delay is not None:
-        notes.append(f"Labels arrive about {ctx.label_delay:.1f} days late and settle at "
+        late = f"about {ctx.label_delay:.1f} days late" if ctx.label_delay >= 1 else "within a day"
+        notes.append(f"Labels arrive {late} and settle at "
                      f"{100 * (ctx.mature_coverage or 0):.0f}% coverage; newer windows are not judged on them.")
     unjudged = [c for c in conds[-7:] for c in c if c.kind == "performance" and not c.judged]
     if unjudged:

@@ -39,6 +39,7 @@ PSI_FLOOR = 0.05
 # signature; smaller gaps are within what calibration error alone explains.
 DISAGREEMENT = 0.03  # a learned drift band is never narrower than the minimum drift effect
 RATES = ("null_rate", "out_of_range_rate", "unseen_rate")
+RANKING_METRICS = ("ndcg", "mrr", "precision_at_k")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class WindowStats:
     label_psi: float | None = None
     label_drifted: bool = False
     reference: dict = field(default_factory=dict)  # the reference's metrics, as stored with the window
+    slates: int = 0  # labelled slates (ranking): the sample size of per-slate metrics
 
     @property
     def end(self) -> datetime:
@@ -110,6 +112,7 @@ def window_stats(start: datetime, granularity: str, payload: dict) -> WindowStat
         label_psi=_num(label.get("psi")),
         label_drifted=bool(label.get("drifted")),
         reference=_reference(payload),
+        slates=int((perf.get("ranking") or {}).get("slates") or 0),
     )
 
 
@@ -312,6 +315,13 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
                                  detail={"reason": "no reference value and not enough history", "coverage": w.coverage}))
                 continue
             median, low, high, basis = learned
+            # A few same-weekday values say little about the noise of one window: never
+            # narrower than what sampling alone gives at this window's size (Wilson, per slate
+            # for ranking metrics, which are means over slates).
+            n_eff = w.slates if metric in RANKING_METRICS else w.labelled
+            noise = wilson(median * n_eff, n_eff) if metric not in LOWER_IS_BETTER and 0 <= median <= 1 else None
+            if noise is not None:
+                low, high = min(low, noise[0]), max(high, noise[1])
             breached = value > high if metric in LOWER_IS_BETTER else value < low
             out.append(_cond(w, "performance", metric=metric, value=value, expected=(low, high), breached=breached,
                              n=w.labelled, detail={"reference": median, "coverage": w.coverage,

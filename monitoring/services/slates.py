@@ -92,3 +92,46 @@ def slates_fold_labels(*, model_id: int, old_labels: dict) -> None:
         )
         slate_ids = [row[0] for row in cur.fetchall()]
     slates_fold(model_id=model_id, slate_ids=slate_ids, old_labels=old_labels)
+
+
+# Every slate of a version whose first row lies in [start, end), with its rows and labels,
+# ordered by slate: what a rebuild of that range must count again (its sketches were dropped;
+# a slate is counted in the hour of its first row, so slates starting earlier kept theirs).
+REFOLD_ROWS = """
+SELECT p.slate_id, p.request_id, p.score, EXTRACT(EPOCH FROM p."timestamp")::bigint / 3600, l.value
+  FROM monitoring_prediction p
+  LEFT JOIN monitoring_label l ON l.model_id = p.model_id AND l.request_id = p.request_id
+ WHERE p.version_id = %s AND p.slate_id IN (
+       SELECT slate_id FROM monitoring_prediction WHERE version_id = %s AND slate_id IS NOT NULL
+        GROUP BY slate_id HAVING min("timestamp") >= %s AND min("timestamp") < %s)
+ ORDER BY p.slate_id
+"""
+
+
+def slates_refold(*, version_id: int, start, end) -> None:
+    """After a rebuild dropped the version's sketches over [start, end): count its slates
+    again. Streamed slate by slate (a server-side cursor)."""
+    partials: dict[int, Sketch] = {}
+
+    def add(rows: list[tuple]) -> None:
+        hour, arrays = _contribution(rows)
+        if arrays:
+            partials.setdefault(hour, Sketch()).merge(Sketch(arrays=arrays))
+
+    current, rows = None, []
+    with connection.connection.cursor(name=f"vigil_slates_{version_id}") as cur:
+        cur.itersize = 10_000
+        cur.execute(REFOLD_ROWS, [version_id, version_id, start, end])
+        for slate_id, request_id, score, hour, value in cur:
+            if slate_id != current and rows:
+                add(rows)
+                rows = []
+            current = slate_id
+            rows.append((request_id, score, int(hour), value))
+    if rows:
+        add(rows)
+    SketchPartial.objects.bulk_create([
+        SketchPartial(version_id=version_id, hour=hour_start(hour), segment="", binned=True, binned_with=None,
+                      data=sketch.to_bytes(), sample=sketch.sample_bytes())
+        for hour, sketch in partials.items()
+    ])
