@@ -112,7 +112,8 @@ def window_stats(start: datetime, granularity: str, payload: dict) -> WindowStat
         label_psi=_num(label.get("psi")),
         label_drifted=bool(label.get("drifted")),
         reference=_reference(payload),
-        slates=int((perf.get("ranking") or {}).get("slates") or 0),
+        # NDCG averages over the slates with a relevant item only: the smaller, safer count.
+        slates=int((perf.get("ranking") or {}).get("relevant_slates") or 0),
     )
 
 

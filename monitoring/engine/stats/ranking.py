@@ -112,6 +112,7 @@ def ranking_report(arrays: dict, *, catalogue_size: int | None = None) -> dict:
         n, n_rel = float(sums[0]), float(sums[1])
         out.update(
             slates=int(round(n)),
+            relevant_slates=int(round(n_rel)),
             ndcg=float(sums[2] / n_rel) if n_rel > 0 else None,
             mrr=float(sums[3] / n),
             precision_at_k=float(sums[4] / n),
