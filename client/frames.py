@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 PREDICTION_FIELDS = ("request_id", "version", "timestamp", "score")
-PREDICTION_OPTIONAL = ("prediction", "entity_id", "item_id", "segment")
+PREDICTION_OPTIONAL = ("prediction", "entity_id", "item_id", "segment", "slate_id")
 LABEL_FIELDS = ("request_id", "label", "timestamp")
 REFERENCE_OPTIONAL = ("score", "label")
 

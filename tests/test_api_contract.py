@@ -50,6 +50,7 @@ COVERED = {
     ("get", "/api/v1/models/{slug}/drift/"),
     ("get", "/api/v1/models/{slug}/performance/"),
     ("get", "/api/v1/models/{slug}/timeseries/"),
+    ("get", "/api/v1/models/{slug}/health/"),
     ("get", "/api/v1/models/{slug}/predictions/{request_id}/explanation/"),
     ("get", "/api/v1/models/{slug}/overrides/"),
     ("post", "/api/v1/models/{slug}/rerank/"),
@@ -237,6 +238,16 @@ def test_monitoring_reads(client_with, monitored):
                      "get", series, 200)
         assert body["points"], metric
     check(read.get("/api/v1/models/loan/timeseries/", {"metric": "nonsense"}), "get", series, 400)
+    health = "/api/v1/models/{slug}/health/"
+    body = check(read.get("/api/v1/models/loan/health/", {"at": (T0 + timedelta(days=2, hours=6)).isoformat()}),
+                 "get", health, 200)
+    assert body["status"] in ("warning", "critical") and body["version"] == "v1"
+    assert [f for f in body["findings"] if f["kind"] == "drift" and "income" in f["features"]], body
+    assert check(read.get("/api/v1/models/loan/health/"), "get", health, 200)["status"] == "no_data"  # months later
+    check(read.get("/api/v1/models/loan/health/", {"at": "soon"}), "get", health, 400)
+    assert check(read.get("/api/v1/models/fresh/health/"), "get", health, 200)["status"] == "no_data"
+    check(read.get("/api/v1/models/loan/health/", {"version": "v9"}), "get", health, 404)
+    check(read.get("/api/v1/models/nope/health/"), "get", health, 404)
 
 
 def test_explanations_and_artifacts(client_with, settings, tmp_path):

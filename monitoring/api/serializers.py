@@ -49,6 +49,9 @@ class FeatureSpecSerializer(serializers.Serializer):
     categories = serializers.ListField(child=serializers.CharField(), required=False)
     display_name = serializers.CharField(required=False)
     unit = serializers.CharField(required=False)
+    time_derived = serializers.BooleanField(
+        required=False, help_text="Derived from the timestamp (hour of day, weekend): its drift is judged only "
+        "against its own history, never against the reference alone.")
 
 
 class VersionSerializer(serializers.ModelSerializer):

@@ -45,9 +45,15 @@ def performance_figure(
     estimated: Sequence[float | None],
     coverage: Sequence[float | None],
     unit: str = "",
+    reference: float | None = None,
+    band: tuple[float, float] | None = None,
+    intervals: Sequence[tuple | None] | None = None,
+    judged: Sequence[bool] | None = None,
 ) -> Figure:
     """Realised metric (solid) where labels exist, label-free estimate (dashed) where they
-    do not, and label coverage (%) on a secondary axis."""
+    do not, and label coverage (%) on a secondary axis. With the health verdict's view:
+    the reference level (dotted line) and its expected band (shaded), each window's 95%
+    interval (error bars), and windows whose labels are too few or not matured drawn faint."""
     label = METRIC_LABELS.get(metric, metric)
     title = f"Performance over time: {label}"
     if not times:
@@ -70,6 +76,16 @@ def performance_figure(
             "hovertemplate": f"%{{x}}<br>realised {label}: %{{y:.3f}}<extra></extra>",
         }
     ]
+    if judged is not None:
+        # Not judged (too few labels, or not matured yet): drawn faint, like the verdict ignores them.
+        data[0]["marker"]["opacity"] = [1.0 if j else 0.25 for j in judged]
+    if intervals is not None and any(intervals):
+        data[0]["error_y"] = {
+            "type": "data", "symmetric": False, "color": BLUE, "thickness": 1, "width": 3,
+            "array": [None if i is None or v is None else max(i[1] - v, 0.0) for i, v in zip(intervals, realised, strict=True)],
+            "arrayminus": [None if i is None or v is None else max(v - i[0], 0.0)
+                           for i, v in zip(intervals, realised, strict=True)],
+        }
     if _any(estimated):
         data.append(
             {
@@ -93,6 +109,15 @@ def performance_figure(
             "hovertemplate": "%{x}<br>label coverage: %{y:.1f}%<extra></extra>",
         }
     )
+    shapes, notes = [], []
+    if band is not None:
+        shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": band[0], "y1": band[1],
+                       "fillcolor": SKY, "opacity": 0.12, "line": {"width": 0}, "layer": "below"})
+    if reference is not None:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": reference,
+                       "y1": reference, "line": {"color": "#555555", "width": 1.5, "dash": "dot"}})
+        notes.append({"xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": reference, "yanchor": "bottom",
+                      "text": f"reference {reference:.3f}", "showarrow": False, "font": {"size": 11}})
     return {
         "data": data,
         "layout": layout(
@@ -101,6 +126,8 @@ def performance_figure(
             yaxis2=secondary_axis("Label coverage (%)", range=[0, 100]),
             margin={"r": 64},
             barmode="overlay",
+            shapes=shapes,
+            annotations=notes,
         ),
     }
 
@@ -436,3 +463,34 @@ def sparkline_figure(*, times: Sequence, values: Sequence[float | None], label: 
         },
     }
 
+
+
+RANKING_SERIES = (
+    ("ndcg", "NDCG@5", BLUE),
+    ("mrr", "MRR", ORANGE),
+    ("precision_at_k", "Precision@5", PURPLE),
+    ("catalogue_coverage", "Catalogue coverage", GREY),
+)
+
+
+def ranking_figure(*, times: Sequence, metrics: Sequence[dict]) -> Figure:
+    """Ranking metrics per window (from the slates' sums): NDCG@5, MRR, precision@5 and the
+    share of the catalogue shown."""
+    title = "Ranking quality over time"
+    if not any(m.get(key) is not None for m in metrics for key, _, _ in RANKING_SERIES):
+        return empty_figure(title=title, reason="No labelled slates in this range: send slate_id with predictions.")
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": list(times),
+            "y": [m.get(key) for m in metrics],
+            "line": {"color": color, "width": 2},
+            "marker": {"size": 4},
+            "hovertemplate": f"%{{x}}<br>{name}: %{{y:.3f}}<extra></extra>",
+        }
+        for key, name, color in RANKING_SERIES
+        if any(m.get(key) is not None for m in metrics)
+    ]
+    return {"data": data, "layout": layout(title=title, y_title="Value (0-1)", yaxis={"range": [0, 1]})}

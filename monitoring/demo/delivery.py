@@ -19,9 +19,9 @@ SCHEMA = [
     {"name": "items", "type": "numeric", "display_name": "Items in order", "unit": "count", "min": 1, "max": 40, "nullable": False},
     {"name": "prep_minutes", "type": "numeric", "display_name": "Kitchen preparation", "unit": "min", "min": 0, "max": 90, "nullable": False},
     {"name": "courier_load", "type": "numeric", "display_name": "Courier utilisation", "unit": "ratio", "min": 0, "max": 1, "nullable": False},
-    {"name": "hour_of_day", "type": "numeric", "display_name": "Hour of day", "unit": "h", "min": 0, "max": 23, "nullable": False},
+    {"name": "hour_of_day", "type": "numeric", "display_name": "Hour of day", "unit": "h", "min": 0, "max": 23, "nullable": False, "time_derived": True},
     {"name": "weather", "type": "categorical", "display_name": "Weather", "unit": "", "categories": WEATHER, "nullable": False},
-    {"name": "is_weekend", "type": "boolean", "display_name": "Weekend", "unit": "", "nullable": False},
+    {"name": "is_weekend", "type": "boolean", "display_name": "Weekend", "unit": "", "nullable": False, "time_derived": True},
 ]  # fmt: skip
 
 

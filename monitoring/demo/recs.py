@@ -92,6 +92,8 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 11) -> Demo
         entity_id=viewers.repeat(SLATE),
         item_id=items,
         segment=categorical(rng, ["app", "web"], [0.65, 0.35], len(requests)).repeat(SLATE),
+        # The rows of one request form a slate: ranking metrics (NDCG, MRR, ...) are per slate.
+        slate_id=np.char.add("slate-", np.char.zfill(np.arange(len(requests)).astype(str), 7)).astype(object).repeat(SLATE),
     )
     position_bias = 1 / np.sqrt(rank.reshape(-1))
     outcome = (rng.uniform(size=n) < click_probability(served) * position_bias).astype(int)

@@ -29,6 +29,7 @@ class PredictionBatch:
     predictions: list = field(default_factory=list)
     entity_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
+    slate_ids: np.ndarray | None = None
     received_at_ns: int = 0
 
     def __len__(self) -> int:
@@ -51,6 +52,7 @@ def prediction_batch(
     received_at_ns: int,
     entity_ids: Sequence | None = None,
     item_ids: Sequence | None = None,
+    slate_ids: Sequence | None = None,
 ) -> PredictionBatch:
     """The rows at positions ``index`` of whole columns as a batch (ingestion from a request,
     the rebuild from stored rows). ``features`` holds the typed feature columns of those rows
@@ -64,6 +66,7 @@ def prediction_batch(
         predictions=[predictions[i] for i in index.tolist()],
         entity_ids=_objects(entity_ids, index) if entity_ids is not None else None,
         item_ids=_objects(item_ids, index) if item_ids is not None else None,
+        slate_ids=_objects(slate_ids, index) if slate_ids is not None else None,
         received_at_ns=received_at_ns,
     )
 

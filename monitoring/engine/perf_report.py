@@ -13,9 +13,11 @@ from monitoring.engine.stats.performance import (
     brier_from_sums,
     log_loss_from_sums,
     multiclass_metrics,
+    per_class_metrics,
     regression_metrics,
     roc_auc_from_counts,
 )
+from monitoring.engine.stats.ranking import ranking_report
 
 
 def _labelled_metrics(layout: Layout, arrays: dict, prefix: str = "lab:") -> tuple[dict, dict]:
@@ -33,7 +35,11 @@ def _labelled_metrics(layout: Layout, arrays: dict, prefix: str = "lab:") -> tup
         return metrics, {"confusion_matrix": [[tn, fp], [fn, tp]], "classes": [0, 1]}
     if layout.task == "multiclass_classification":
         conf = arrays[f"{prefix}conf"]
-        return multiclass_metrics(conf), {"confusion_matrix": conf.astype(int).tolist(), "classes": layout.classes}
+        detail = per_class_metrics(conf, layout.classes)
+        metrics = {**multiclass_metrics(conf), "macro_precision": detail["macro_precision"],
+                   "macro_recall": detail["macro_recall"]}
+        return metrics, {"confusion_matrix": conf.astype(int).tolist(), "classes": layout.classes,
+                         "per_class": detail["per_class"]}
     return regression_metrics(sums_dict(arrays[f"{prefix}sums"], REGRESSION_SUMS)), {}
 
 
@@ -52,7 +58,9 @@ def estimate_binary(layout: Layout, sketch: Sketch, calibrator: dict | None) -> 
     return out
 
 
-def performance_report(*, layout: Layout, sketch: Sketch, calibrator: dict | None = None) -> dict:
+def performance_report(
+    *, layout: Layout, sketch: Sketch, calibrator: dict | None = None, catalogue_size: int | None = None
+) -> dict:
     """``{"rows", "labelled", "label_coverage", "metrics", "confusion_matrix", "estimated"}``.
 
     ``estimated`` (binary only) is the label-free estimate over all rows of the window;
@@ -70,6 +78,13 @@ def performance_report(*, layout: Layout, sketch: Sketch, calibrator: dict | Non
     }
     if layout.task == "binary_classification":
         report["estimated"] = estimate_binary(layout, sketch, calibrator)
+    if layout.task == "ranking":
+        # Ranking models keep the regression metrics of score vs label, and get their own.
+        ranking = ranking_report(sketch.arrays, catalogue_size=catalogue_size)
+        report["ranking"] = ranking
+        for key in ("ndcg", "mrr", "precision_at_k", "catalogue_coverage", "popularity_gini"):
+            if ranking.get(key) is not None:
+                report["metrics"][key] = ranking[key]
     return report
 
 
@@ -77,3 +92,14 @@ def reference_performance(*, layout: Layout, profile_arrays: dict) -> dict:
     """Metrics of the reference data's own scores and labels (for the concept-drift check)."""
     metrics, _ = _labelled_metrics(layout, profile_arrays, prefix="reflab:")
     return metrics
+
+
+def reference_counts(*, profile_arrays: dict) -> dict:
+    """Labelled rows of the reference, and (binary) its positives and negatives."""
+    n = int(profile_arrays["reflab:n"].sum()) if "reflab:n" in profile_arrays else 0
+    out = {"n": n}
+    conf = profile_arrays.get("reflab:conf")
+    if conf is not None and conf.ndim == 1 and conf.size == 4:
+        tp, fp, tn, fn = (int(v) for v in conf)
+        out.update(n_pos=tp + fn, n_neg=tn + fp)
+    return out

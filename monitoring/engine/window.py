@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from monitoring.engine.evaluate import drift_report, multivariate_report, quality_report
-from monitoring.engine.perf_report import performance_report, reference_performance
+from monitoring.engine.perf_report import performance_report, reference_counts, reference_performance
 from monitoring.engine.profile import Profile
 from monitoring.engine.sketch_codec import Sketch, moments_of
 from monitoring.engine.stats.quality import volume_anomaly
@@ -51,11 +51,13 @@ def window_analyse(
     first_window: bool,
     binned: bool,
     light: bool = False,
+    catalogue_size: int | None = None,
 ) -> dict:
     """The stored payload of one window: ``rows``, ``drift`` (per feature vs reference and vs
     the previous window, score, label shift, share drifted), ``multivariate``, ``quality``
     (+ ``volume`` anomaly), ``performance`` (+ ``estimated``), ``performance_drop``,
-    ``shifts`` {covariate, prior, concept} and ``skew`` (first production window only).
+    ``reference`` (its metrics and labelled counts), ``shifts`` {covariate, prior, concept} and
+    ``skew`` (first production window only).
     ``light`` (hour windows): drift as effect sizes + verdicts, without p-values/Wasserstein:
     hourly trends need the verdicts, and p-values are most of the cost."""
     layout = profile.layout
@@ -64,9 +66,12 @@ def window_analyse(
     )
     quality = quality_report(profile_layout=layout, sketch=sketch)
     quality["volume"] = volume_anomaly(np.array(volume_history), quality["rows"])
-    performance = performance_report(layout=layout, sketch=sketch, calibrator=profile.spec.get("calibrator"))
+    performance = performance_report(
+        layout=layout, sketch=sketch, calibrator=profile.spec.get("calibrator"), catalogue_size=catalogue_size
+    )
     multivariate = multivariate_report(profile=profile, sketch=sketch)
-    drop = performance_drop(layout.task, reference_performance(layout=layout, profile_arrays=profile.arrays), performance)
+    reference = reference_performance(layout=layout, profile_arrays=profile.arrays)
+    drop = performance_drop(layout.task, reference, performance)
     covariate = bool(drift["drifted_features"]) or bool(multivariate and multivariate["drifted"])
     # Inputs are stable when no feature moved since the previous window (a covariate shift
     # that happened earlier and stayed does not explain a fall that starts later).
@@ -90,6 +95,8 @@ def window_analyse(
             "quality": quality,
             "performance": performance,
             "performance_drop": drop,
+            # The reference's metrics and counts, so a verdict reads one stored row, not the profile.
+            "reference": {"metrics": reference, "counts": reference_counts(profile_arrays=profile.arrays)},
             "shifts": shifts,
             "skew": {"drifted_features": drift["drifted_features"]} if first_window else None,
         }

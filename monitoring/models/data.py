@@ -24,6 +24,8 @@ class Prediction(models.Model):
     entity_id = models.CharField(max_length=200, null=True)
     item_id = models.CharField(max_length=200, null=True)
     segment = models.CharField(max_length=100, null=True)
+    # Rows shown together for one request (a ranking model's slate): ranking metrics per slate.
+    slate_id = models.CharField(max_length=200, null=True)
     received_at = models.DateTimeField()
     # Whether this prediction was the decision acted on: false for a shadow version's rows.
     # Fixed when stored (from the version's stage then), so lookups keep showing what was
@@ -52,6 +54,11 @@ class Prediction(models.Model):
                 fields=["model", "item_id"],
                 name="pred_model_item",
                 condition=models.Q(item_id__isnull=False),
+            ),
+            models.Index(
+                fields=["model", "slate_id"],
+                name="pred_model_slate",
+                condition=models.Q(slate_id__isnull=False),
             ),
         ]
 

@@ -19,6 +19,7 @@ from monitoring.engine.sketch_codec import Sketch
 from monitoring.engine.window import window_analyse
 from monitoring.models import AnalysisResult, ModelVersion, WindowSketch
 from monitoring.selectors.profile import profile_load
+from monitoring.signals import windows_analysed
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 HISTORY_DAYS = 7
@@ -93,7 +94,10 @@ def version_analyse(
             ).values_list("segment", "granularity", "window_start", "payload__rows")
         }
         results: list[AnalysisResult] = []
+        analysed: list[tuple] = []
         done = 0
+        catalogue = (version.metadata or {}).get("catalogue_size")
+        catalogue = catalogue if isinstance(catalogue, int) and catalogue > 0 else None
         now = timezone.now()
         with connection.connection.cursor(name=f"vigil_dirty_{version_id}") as windows:
             windows.itersize = CHUNK
@@ -118,8 +122,10 @@ def version_analyse(
                     first_window=segment == "" and first is not None and start <= first < start + STEP[granularity],
                     binned=binned,
                     light=granularity == "hour",
+                    catalogue_size=catalogue,
                 )
                 volumes[(segment, granularity, start)] = payload["rows"]
+                analysed.append((granularity, segment, start))
                 cache.pop(prev_key, None)
                 results.append(
                     AnalysisResult(
@@ -137,6 +143,9 @@ def version_analyse(
                 if progress is not None:
                     progress(1)
         done += _save(results)
+        transaction.on_commit(
+            lambda: windows_analysed.send(sender=ModelVersion, version_id=version_id, windows=analysed)
+        )
     return done
 
 

@@ -15,6 +15,7 @@ from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
 from monitoring.selectors.registry import model_classes, version_production, versions_by_label
 from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
+from monitoring.services.slates import slates_fold
 
 from .validation import (
     RowErrors,
@@ -38,20 +39,20 @@ CREATE_TMP = """
 CREATE TEMP TABLE IF NOT EXISTS vigil_prediction_in (
     request_id text, version_id bigint, "timestamp" timestamptz, features jsonb,
     score double precision, prediction jsonb, entity_id text, item_id text, segment text, served boolean,
-    decision_code double precision
+    decision_code double precision, slate_id text
 ) ON COMMIT DELETE ROWS
 """
 COPY_DIRECT = """
 COPY monitoring_prediction (request_id, version_id, "timestamp", features, score, prediction, entity_id,
-                            item_id, segment, served, decision_code, model_id, received_at) FROM STDIN
+                            item_id, segment, served, decision_code, slate_id, model_id, received_at) FROM STDIN
 """
 # ORDER BY the unique key: concurrent batches take the unique-index locks in the same order,
 # so two overlapping batches wait for each other instead of deadlocking.
 INSERT_NEW = """
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score,
-                                   prediction, entity_id, item_id, segment, served, decision_code, received_at)
+                                   prediction, entity_id, item_id, segment, served, decision_code, slate_id, received_at)
 SELECT %s, version_id, request_id, "timestamp", features, score, prediction, entity_id, item_id,
-       segment, served, decision_code, %s
+       segment, served, decision_code, slate_id, %s
 FROM vigil_prediction_in ORDER BY version_id, request_id
 ON CONFLICT (model_id, version_id, request_id) DO NOTHING
 RETURNING request_id, version_id
@@ -92,7 +93,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
         with np.errstate(invalid="ignore"):
             errors.flag((scores < 0) | (scores > 1), "score: must be between 0 and 1 for a binary model")
     ids = {name: check_id([r.get(name) for r in rows], name, errors, required=False)
-           for name in ("entity_id", "item_id", "segment")}
+           for name in ("entity_id", "item_id", "segment", "slate_id")}
     feats = check_feature_dicts([r.get("features") for r in rows], errors)
     predictions = [r.get("prediction") for r in rows]
     encoded = _encode_json(feats, predictions, errors)
@@ -142,8 +143,12 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
                 features={name: values[stored] for name, values in columns.arrays.items()},
                 entity_ids=ids["entity_id"],
                 item_ids=ids["item_id"],
+                slate_ids=ids["slate_id"],
                 received_at_ns=received_ns,
             ))
+            if model.task == Task.RANKING:
+                slates_fold(model_id=model.pk, slate_ids=[ids["slate_id"][i] for i in index],
+                            new_rows=frozenset(request_ids[i] for i in index))
     duplicates = int(ok.sum()) - accepted
     return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality_bound(quality)}
 
@@ -277,5 +282,6 @@ def _copy_lines(index, request_ids, versions, timestamps, encoded, codes, scores
         *(_text_column([ids[name][i] for i in index]) for name in ("entity_id", "item_id", "segment")),
         ["t" if versions[i].serves_traffic else "f" for i in index],
         [codes[i] for i in index],
+        _text_column([ids["slate_id"][i] for i in index]),
     ]
     return list(map("\t".join, zip(*columns, strict=True)))

@@ -13,8 +13,10 @@ from core.locks import LockSpace, advisory_lock
 from monitoring.engine.batch import LabelChange
 from monitoring.engine.coding import numeric_codes
 from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Task
 from monitoring.selectors.registry import model_classes
 from monitoring.services.sketching import sketch_fold_labels
+from monitoring.services.slates import slates_fold_labels
 
 from .ingest import NULL, _text
 from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
@@ -95,6 +97,8 @@ def labels_ingest(*, model: MLModel, rows: list[dict], human_corrected: bool = F
             LabelChange(request_ids[i], values[i], old.get(request_ids[i]), human_corrected)
             for i in index
         ])
+        if model.task == Task.RANKING:
+            slates_fold_labels(model_id=model.pk, old_labels={request_ids[i]: old.get(request_ids[i]) for i in index})
     return {"matched": matched, "pending": len(index) - matched, "rejected": rejected}
 
 

@@ -7,7 +7,7 @@ profile existed. Rows are read in chunks through a server-side cursor, so memory
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import connection, transaction
@@ -15,10 +15,12 @@ from django.db import connection, transaction
 from core.locks import LockSpace, advisory_lock, advisory_lock_try
 from monitoring.engine.batch import PredictionBatch, prediction_batch
 from monitoring.models import ModelVersion, Prediction, ReferenceProfile, SketchPartial, WindowSketch
+from monitoring.models.registry import Task
 from monitoring.selectors.profile import versions_stale
 from monitoring.services.compaction import sketches_compact_all, week_start
 from monitoring.services.profile import profile_build
 from monitoring.services.sketching import sketch_fold_predictions
+from monitoring.services.slates import slates_refold
 
 CHUNK = 10_000
 
@@ -30,7 +32,7 @@ def _ns(t: datetime) -> int:
 def _batches(version: ModelVersion, rows: list[tuple]) -> list[PredictionBatch]:
     """Rows of one chunk -> batches grouped by receive time (late-row counting needs it)."""
     kinds = {f["name"]: f.get("type", "numeric") for f in version.features}
-    request_ids, timestamps, features, scores, predictions, segments, received = zip(*rows, strict=True)
+    request_ids, timestamps, features, scores, predictions, segments, received, items, slates = zip(*rows, strict=True)
     stamps = np.array([_ns(t) for t in timestamps], dtype=np.int64)
     received_ns = np.array([_ns(t) for t in received], dtype=np.int64)
     columns = {}
@@ -53,6 +55,8 @@ def _batches(version: ModelVersion, rows: list[tuple]) -> list[PredictionBatch]:
                 predictions=predictions,
                 features={name: column[index] for name, column in columns.items()},
                 received_at_ns=int(at),
+                item_ids=items,
+                slate_ids=slates,
             )
         )
     return batches
@@ -130,7 +134,8 @@ def sketches_rebuild(
         partials.delete()
         read = 0
         chunk: list[tuple] = []
-        fields = ("request_id", "timestamp", "features", "score", "prediction", "segment", "received_at")
+        fields = ("request_id", "timestamp", "features", "score", "prediction", "segment", "received_at", "item_id",
+                  "slate_id")
         for row in rows_qs.order_by("id").values_list(*fields).iterator(chunk_size=CHUNK):
             chunk.append(row)
             if len(chunk) >= CHUNK:
@@ -138,6 +143,10 @@ def sketches_rebuild(
                 chunk = []
         if chunk:
             read += _fold(version, chunk, progress)
+        if version.model.task == Task.RANKING:
+            # Slate metrics are folded per slate, not per row: counted again once, here.
+            slates_refold(version_id=version.pk, start=start or datetime(1970, 1, 1, tzinfo=UTC),
+                          end=end or datetime(9999, 1, 1, tzinfo=UTC))
         if generation is not None and start is None and end is None:
             # Under REPEATABLE READ this fails (and the whole re-fold rolls back, to be
             # retried) if a newer profile was committed meanwhile: it needs its own re-fold.

@@ -16,7 +16,7 @@ from .validation import InvalidInput
 FEATURE_TYPES = ("numeric", "categorical", "boolean")
 # Labels become URL segments and part of artifact file names: no separators, no dot-names.
 VERSION_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
-FEATURE_KEYS = {"name", "type", "nullable", "min", "max", "categories", "display_name", "unit"}
+FEATURE_KEYS = {"name", "type", "nullable", "min", "max", "categories", "display_name", "unit", "time_derived"}
 
 
 class AlreadyExists(InvalidInput):
@@ -111,6 +111,8 @@ def feature_schema_clean(features: list) -> list[dict]:
         for optional in ("min", "max", "categories", "display_name", "unit"):
             if spec.get(optional) is not None:
                 entry[optional] = spec[optional]
+        if spec.get("time_derived"):
+            entry["time_derived"] = True
         clean.append(entry)
     if errors:
         first = next(iter(errors))
@@ -130,8 +132,9 @@ def _feature_problems(spec: dict, seen: set[str]) -> list[str]:
     unknown = set(spec) - FEATURE_KEYS
     if unknown:
         problems.append(f"unknown keys: {', '.join(sorted(unknown))}.")
-    if not isinstance(spec.get("nullable", True), bool):
-        problems.append("nullable: expected true or false.")
+    for flag, default in (("nullable", True), ("time_derived", False)):
+        if not isinstance(spec.get(flag, default), bool):
+            problems.append(f"{flag}: expected true or false.")
     for bound in ("min", "max"):
         value = spec.get(bound)
         if value is None:

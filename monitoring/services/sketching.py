@@ -29,6 +29,7 @@ from monitoring.engine.batch import HOUR_NS, LabelChange, PredictionBatch
 from monitoring.engine.profile import Profile
 from monitoring.engine.sketch_build import Layout, labels_sketch, rows_sketch
 from monitoring.engine.sketch_codec import Sketch
+from monitoring.engine.stats.ranking import item_counts
 from monitoring.models import ModelVersion, ReferenceRow, SketchPartial, TrackedSegment
 from monitoring.selectors.profile import layout_for_version, profile_load
 from monitoring.services.profile import profile_request_build
@@ -131,6 +132,10 @@ def sketch_fold_predictions(*, version: ModelVersion, batch: PredictionBatch) ->
     for h, seg, idx in groups:
         cols = {k: v[idx] for k, v in batch.features.items()}
         sketches[(h, seg)] = rows_sketch(layout, cols, scores[idx], late=int(late[idx].sum()), rng=rng)
+        if layout.task == "ranking" and batch.item_ids is not None and not seg:
+            counts = item_counts(batch.item_ids[idx])
+            if counts is not None:
+                sketches[(h, seg)].arrays["rk:items"] = counts
     _lock_labels(version.model_id, exclusive=False)
     _fold_pending_labels(version, layout, batch, groups, sketches)
     SketchPartial.objects.bulk_create(

@@ -30,7 +30,7 @@ YEARS = f"{MIN_YEAR}-{MAX_YEAR}"
 # Unknown feature keys tracked by a mask each; past this, the most frequent ones.
 MASKED_KEYS = 64
 YEAR = re.compile(r"\s*([+-]?\d{4,})-")
-ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100}
+ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100, "slate_id": 200}
 
 
 class InvalidInput(ValueError):

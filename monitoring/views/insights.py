@@ -46,11 +46,16 @@ def persistent_drift_start(flags: Sequence[bool], *, share: float = PERSISTENT_S
     return None
 
 
+SPIKE_MIN_ROWS = 30  # a finer window needs this many rows before its rate can be a peak
+
+
 def summarise(
-    *, rows: Sequence[WindowRow], granularity: str, metric: str, labels: dict[str, str] | None = None
+    *, rows: Sequence[WindowRow], granularity: str, metric: str, labels: dict[str, str] | None = None,
+    fine: Sequence[WindowRow] | None = None,
 ) -> list[str]:
     """Sentences saying what changed over ``rows``; empty if there is nothing to say.
-    ``labels`` maps feature names to the display names used in the sentences."""
+    ``labels`` maps feature names to the display names used in the sentences; ``fine``
+    (hourly rows of a daily view) is where spikes are read: a day's average hides its peak."""
     if not rows:
         return []
     labels = labels or {}
@@ -71,12 +76,17 @@ def summarise(
 
     for key, label in (("null_rate", "null rate"), ("out_of_range_rate", "out-of-range rate"), ("unseen_rate", "unseen-category rate")):
         spikes: dict[str, tuple[float, datetime]] = {}
-        for r in rows:
+        # Hours too small to tell a peak from noise are skipped; without any, the view's own windows.
+        spike_rows = [r for r in fine or [] if r.rows >= SPIKE_MIN_ROWS] or rows
+        spike_granularity = "hour" if spike_rows is not rows else granularity
+        for r in spike_rows:
             value, name = r.worst.get(key, (None, None))
             if value is not None and value >= QUALITY_RATE and value > spikes.get(name, (0.0,))[0]:
                 spikes[name] = (value, r.start)
         for name, (value, when) in sorted(spikes.items(), key=lambda item: -item[1][0])[:3]:
-            sentences.append(f"{labels.get(name, name)} {label} peaked at {100 * value:.0f}% on {_when(when, granularity)}.")
+            sentences.append(
+                f"{labels.get(name, name)} {label} peaked at {100 * value:.0f}% on {_when(when, spike_granularity)}."
+            )
 
     realised, estimated = metric_series(rows, metric)
     known = [(r.start, v) for r, v in zip(rows, realised, strict=True) if v is not None]

@@ -12,6 +12,7 @@ from monitoring.charts.model import (
     performance_figure,
     prediction_figure,
     quality_figure,
+    ranking_figure,
     volume_figure,
 )
 from monitoring.models import MLModel
@@ -23,6 +24,7 @@ from monitoring.selectors.dashboard import (
     window_rows,
 )
 from monitoring.selectors.freshness import analyses_late_since
+from monitoring.selectors.health import health_and_conditions
 
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
@@ -47,8 +49,34 @@ def window_times(rows: list[WindowRow]) -> list[str]:
     return [r.start.isoformat() for r in rows]
 
 
+def performance_caption(*, estimate_words: str, verdict: dict) -> str:
+    """The performance chart's caption, naming only what is drawn."""
+    realised = "Realised metric from labels (solid"
+    if any(verdict.get("intervals") or []):
+        realised += ", with 95% intervals; faint where labels are too few or not in yet, which the verdict does not judge"
+    reference = ""
+    if verdict.get("reference") is not None:
+        reference = "reference (dotted)" + (" and its expected band (shaded)" if verdict.get("band") else "") + ", "
+    return f"{realised}), {estimate_words}{reference}label coverage (bars)."
+
+
+def performance_view(conditions: list, rows: list[WindowRow], metric: str) -> dict:
+    """The verdict's view of the performance chart: reference, band, per-window intervals and
+    whether each window was judged, from the health conditions of the same windows."""
+    by_start = {c.window_start: c for c in conditions if c.kind == "performance" and c.metric == metric}
+    judged = [c for c in by_start.values() if c.judged]
+    newest = judged[-1] if judged else None
+    return {
+        "reference": newest.detail.get("reference") if newest else None,
+        "band": newest.expected if newest else None,
+        "intervals": [(by_start[r.start].detail.get("interval") if r.start in by_start else None) for r in rows],
+        "judged": [bool(r.start in by_start and by_start[r.start].judged) for r in rows],
+    }
+
+
 def model_charts(
-    *, model, version, rows: list[WindowRow], state: DashboardState, reference_label_rate: float | None = None
+    *, model, version, rows: list[WindowRow], state: DashboardState, reference_label_rate: float | None = None,
+    performance: dict | None = None,
 ) -> list[dict]:
     """Every chart of the model page, from the range's stored window results."""
     times = window_times(rows)
@@ -78,7 +106,12 @@ def model_charts(
     estimated = [r.estimated.get(metric) for r in rows]
     # Name the dashed line only when there is one: regression models have no label-free estimate.
     estimate_words = "label-free estimate (dashed), " if any(v is not None for v in estimated) else ""
+    extra = []
+    if model.task == "ranking":
+        extra.append(chart("ranking", ranking_figure(times=times, metrics=[r.metrics for r in rows]),
+                           description="Per window, from the slates (rows sharing a slate_id) and their labels."))
     return [
+        *extra,
         chart(
             "performance",
             performance_figure(
@@ -88,8 +121,9 @@ def model_charts(
                 estimated=estimated,
                 coverage=[r.label_coverage for r in rows],
                 unit="minutes" if metric in ("mae", "rmse") and model.task == "regression" else "",
+                **(performance or {}),
             ),
-            description=f"Realised metric from labels (solid), {estimate_words}label coverage (bars).",
+            description=performance_caption(estimate_words=estimate_words, verdict=performance or {}),
         ),
         chart(
             "drift-heatmap",
@@ -152,17 +186,31 @@ def model_page(request, slug: str):
         else []
     )
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
-    charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
+    metric = PRIMARY_METRIC.get(model.task, "accuracy")
+    health, conditions = (
+        health_and_conditions(version=version, granularity=state.granularity, start=state.start, end=state.end,
+                              segment=state.segment)
+        if version else (None, [])
+    )
+    charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate,
+                          performance=performance_view(conditions, rows, metric) if conditions else None)
     importance = section(IMPORTANCE, version=version, start=state.start, end=state.end) if version else None
     if importance and state.segment:
         chart_ = importance["chart"]
         chart_["description"] = " ".join(filter(None, [chart_.get("description"), "Computed on all segments."]))
     labels = {f["name"]: f.get("display_name") or f["name"] for f in (version.features if version else [])}
+    # Spikes are read at the finest granularity with results: a day's 24% nulls may be an hour's 40%.
+    fine = (
+        window_rows(version=version, granularity="hour", start=state.start, end=state.end, segment=state.segment)
+        if version and rows and state.granularity == "day" else None
+    )
     summary = summarise(
-        rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels
+        rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels,
+        fine=fine,
     )
     context = {
         "nav": "dashboards",
+        "health": health,
         "model": model,
         "versions": versions,
         "version": version,

@@ -6,10 +6,11 @@ from django.shortcuts import render
 from django.utils.timesince import timesince
 
 from monitoring.charts.model import sparkline_figure
+from monitoring.health import Health
 from monitoring.selectors.dashboard import models_for_overview, production_version, recent_rows_by_version
+from monitoring.selectors.health import versions_health
 
 from .access import scientist_required
-from .insights import PRIMARY_METRIC, health_from_rows
 from .render import chart
 
 
@@ -43,14 +44,14 @@ def overview(request):
     daily = recent_rows_by_version(
         version_ids=ids, granularity="day", start=week_start.replace(hour=0), end=end
     )
+    # The one verdict (monitoring.health), as the health API and the alerts read it.
+    verdicts = versions_health(versions=[v for v in current.values() if v is not None], now=now)
     cards = []
     for model in models:
         version = current[model.pk]
         rows = hourly.get(version.pk, []) if version else []
         week = daily.get(version.pk, []) if version else []
-        metric = PRIMARY_METRIC.get(model.task, "accuracy")
-        # Daily windows carry enough rows for the drift verdicts; hourly ones only ~1/24th.
-        health = health_from_rows(rows=week[-2:] or rows, metric=metric, settings=model.settings)
+        health = verdicts[version.pk] if version else Health("no_data", ["no version yet"])
         labelled = sum((r.label_coverage or 0.0) * r.rows for r in week)
         total = sum(r.rows for r in week)
         by_hour = {r.start: r.rows for r in rows}

@@ -93,6 +93,24 @@ def multiclass_metrics(confusion: np.ndarray) -> dict:
     }
 
 
+def per_class_metrics(confusion: np.ndarray, classes: list) -> dict:
+    """Per class: precision, recall, f1 and support (true rows), as scikit-learn's
+    ``precision_recall_fscore_support(average=None)``; plus macro precision and recall over
+    the classes present. None where a ratio is undefined."""
+    c = np.asarray(confusion, dtype=np.float64)
+    tp, support, predicted = np.diag(c), c.sum(axis=1), c.sum(axis=0)
+    out: dict = {"per_class": {}}
+    for i, name in enumerate(classes):
+        p = tp[i] / predicted[i] if predicted[i] else None
+        r = tp[i] / support[i] if support[i] else None
+        f = 2 * tp[i] / (support[i] + predicted[i]) if support[i] + predicted[i] else None
+        out["per_class"][str(name)] = {"precision": p, "recall": r, "f1": f, "support": int(support[i])}
+    present = [v for v in out["per_class"].values() if v["support"] or v["precision"] is not None]
+    out["macro_precision"] = float(np.mean([v["precision"] or 0.0 for v in present])) if present else None
+    out["macro_recall"] = float(np.mean([v["recall"] or 0.0 for v in present])) if present else None
+    return out
+
+
 def regression_sums(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Mergeable sums: {"n", "sum_abs", "sum_sq", "sum_ape", "n_ape", "sum_y", "sum_y2"}.
 
