@@ -31,6 +31,8 @@ urlpatterns = [
     path("api/v1/", include("monitoring.api.metrics_urls")),
     path("api/v1/", include("explain.api.urls")),
     path("api/v1/", include("ops.api.urls")),
+    path("api/v1/", include("alerts.api.urls")),
+    path("alerts/", include("alerts.urls")),
     path("ops/", include("ops.urls")),
     path("", include("monitoring.urls")),
 ]

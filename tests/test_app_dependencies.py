@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"monitoring": {"explain", "ops"}, "explain": {"ops"}}
+FORBIDDEN = {"monitoring": {"explain", "ops", "alerts"}, "explain": {"ops"}}
 
 
 def imported_apps(path: Path) -> set[str]:
