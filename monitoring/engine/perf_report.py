@@ -77,3 +77,14 @@ def reference_performance(*, layout: Layout, profile_arrays: dict) -> dict:
     """Metrics of the reference data's own scores and labels (for the concept-drift check)."""
     metrics, _ = _labelled_metrics(layout, profile_arrays, prefix="reflab:")
     return metrics
+
+
+def reference_counts(*, profile_arrays: dict) -> dict:
+    """Labelled rows of the reference, and (binary) its positives and negatives."""
+    n = int(profile_arrays["reflab:n"].sum()) if "reflab:n" in profile_arrays else 0
+    out = {"n": n}
+    conf = profile_arrays.get("reflab:conf")
+    if conf is not None and conf.ndim == 1 and conf.size == 4:
+        tp, fp, tn, fn = (int(v) for v in conf)
+        out.update(n_pos=tp + fn, n_neg=tn + fp)
+    return out

@@ -7,8 +7,9 @@ for the performance-drop verdict, so both judge a model by the same metric and t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from monitoring.health.findings import Health
 
 # The one primary metric per task: the dashboards chart and summarise it, the analysis judges
 # a performance fall (concept drift) on it. Where the pages (accuracy for binary, MAE for
@@ -68,16 +69,6 @@ class Row(Protocol):
     concept_drift: bool
     metrics: dict
     estimated: dict
-
-
-@dataclass
-class Health:
-    status: str  # ok | warning | critical
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def reason_text(self) -> str:
-        return "; ".join(self.reasons) if self.reasons else "No drift, data-quality or performance problem."
 
 
 def join_names(names: Sequence[str]) -> str:
