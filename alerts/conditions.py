@@ -24,23 +24,19 @@ class Condition:
     metric: str = ""
 
 
-def _get(obj, *names, default=None):
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
+def _get(obj, name, default=None):
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
 def condition_from(found) -> Condition:
     """A monitoring ``WindowCondition`` (or a dict with its fields) as a Condition."""
     expected = _get(found, "expected", default=None) or (None, None)
+    features = tuple(_get(found, "features", default=()) or ())
     return Condition(
-        window_start=_get(found, "window_start", "start"),
-        window_end=_get(found, "window_end", "end"),
+        window_start=_get(found, "window_start"),
+        window_end=_get(found, "window_end"),
         kind=_get(found, "kind"),
-        feature=_get(found, "feature", default="") or "",
+        feature=features[0] if len(features) == 1 else "",
         value=_get(found, "value"),
         low=expected[0],
         high=expected[1],
@@ -51,11 +47,11 @@ def condition_from(found) -> Condition:
     )
 
 
-def conditions_read(*, version, granularity: str, start: datetime, end: datetime) -> list[Condition]:
-    """Every judged-or-not window condition of the version in [start, end), oldest first."""
+def conditions_read(*, version, granularity: str, start: datetime, end: datetime, now: datetime) -> list[Condition]:
+    """Every judged-or-not condition of the version's windows starting in [start, end), oldest first."""
     from monitoring.selectors.health import window_conditions
 
-    found = window_conditions(version=version, granularity=granularity, start=start, end=end)
+    found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now)
     return sorted((condition_from(f) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
 
 

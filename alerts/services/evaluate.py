@@ -68,21 +68,37 @@ def _read(version, rules, cursors, now) -> list[Condition]:
     found: list[Condition] = []
     for granularity in {r.granularity for r in rules}:
         starts = [cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == granularity]
-        found += conditions_read(version=version, granularity=granularity, start=min(starts), end=now + STEP[granularity])
+        found += conditions_read(version=version, granularity=granularity, start=min(starts), end=now + STEP[granularity],
+                                 now=now)
     return found
 
 
+def _rank(rule, c: Condition) -> int:
+    verdict = rule_breached(rule.threshold, c)
+    return 2 if verdict else 1 if verdict is not None else 0
+
+
 def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition]:
-    series: dict[str, list[Condition]] = {}
+    per_window: dict[tuple[str, datetime], Condition] = {}
     for c in found:
-        if c.kind == rule.kind and c.window_end > cursor.window_end and (not rule.features or c.feature in rule.features):
-            if (c.window_end - c.window_start) == STEP[rule.granularity]:
-                series.setdefault(c.feature if rule.kind in FEATURE_KINDS else "", []).append(c)
+        if c.kind != rule.kind or c.window_end <= cursor.window_end or c.window_end - c.window_start != STEP[rule.granularity]:
+            continue
+        if rule.kind in FEATURE_KINDS and rule.features and c.feature not in rule.features:
+            continue
+        key = (c.feature if rule.kind in FEATURE_KINDS else "", c.window_start)
+        # A model-level kind judged on several metrics (performance: accuracy and ROC AUC) is one
+        # alert: the window counts when any judged metric breaches; that metric is the one shown.
+        held = per_window.get(key)
+        if held is None or _rank(rule, c) > _rank(rule, held):
+            per_window[key] = c
+    series: dict[str, list[Condition]] = {}
+    for (feature, _), c in per_window.items():
+        series.setdefault(feature, []).append(c)
     out: list[Transition] = []
     horizon = now - timedelta(hours=rule.lookback_hours)
     for feature, conds in series.items():
         conds.sort(key=lambda c: c.window_start)
-        features = [feature] if feature else list(rule.features)
+        features = [feature] if feature else []
         key = fingerprint(rule_id=rule.id, version_id=version.id, segment="", features=features)
         alert = alerts.get(key)
         for c in conds:

@@ -47,7 +47,7 @@ def _suppression(alert: Alert, firing: list[Alert], silences: list[Silence]) -> 
         return "flapping: left to the daily digest"
     if alert.rule.demoted_at is not None:
         return "rule demoted for low precision: left to the daily digest"
-    if alert.severity == "info":
+    if alert.rule.severity == "info":
         return "info: left to the daily digest"
     return ""
 
