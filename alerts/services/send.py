@@ -86,7 +86,7 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> b
         delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         Notification.objects.filter(pk=n.pk, claim=token).update(
             status=Status.FAILED if failed else Status.PENDING, attempts=attempts, last_error=error,
-            send_after=clock.now() + timedelta(seconds=delay),
+            send_after=now + timedelta(seconds=delay),
         )
         return False
     DeliveryAttempt.objects.filter(pk=attempt.pk).update(finished_at=clock.now(), ok=True, status_code=code)
