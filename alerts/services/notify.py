@@ -13,6 +13,7 @@ from .messages import message_render
 from .recipients import recipients_resolve
 
 WARNING_INTERVAL = timedelta(minutes=5)  # at most one warning message per model and recipient this often
+BATCHED = ("warning", "info")  # info here: a drift whose severity was lowered (info rules wait for the digest)
 INHIBITORS = {"no_data"}
 INHIBITED = {"drift", "prediction_drift", "multivariate_drift", "quality", "performance",
              "estimated_performance", "concept_drift", "label_shift"}
@@ -98,9 +99,9 @@ def notifications_write(*, model, kind: str, alerts: list[Alert], now: datetime)
     for (channel, recipient), group in routes.items():
         severity = max((a.severity for a in group), key=SEVERITY_RANK.__getitem__)
         send_after = now
-        if severity == "warning" and kind in (NotificationKind.FIRING, NotificationKind.RESOLVED):
+        if severity != "critical" and kind in (NotificationKind.FIRING, NotificationKind.RESOLVED):
             waiting = (Notification.objects.select_for_update(skip_locked=True)
-                       .filter(model=model, channel=channel, recipient=recipient, kind=kind, severity="warning",
+                       .filter(model=model, channel=channel, recipient=recipient, kind=kind, severity__in=BATCHED,
                                status=Status.PENDING, send_after__gt=now).first())
             if waiting is not None:
                 # Batched: the waiting message (not yet claimed by a sender) takes these alerts too.
@@ -110,7 +111,7 @@ def notifications_write(*, model, kind: str, alerts: list[Alert], now: datetime)
                 waiting.alerts.set(merged)
                 out.append(waiting)
                 continue
-            last = (Notification.objects.filter(model=model, channel=channel, recipient=recipient, severity="warning",
+            last = (Notification.objects.filter(model=model, channel=channel, recipient=recipient, severity__in=BATCHED,
                                                 send_after__gt=now - WARNING_INTERVAL)
                     .order_by("-send_after").values_list("send_after", flat=True).first())
             if last is not None:
