@@ -9,6 +9,7 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from monitoring.models import MLModel
 
+        from . import tasks  # noqa: F401 - registered wherever the app runs: monitoring sends them by name
         from .receivers import model_created
 
         # Monitoring must not import alerts: a new model gets its default rules through this signal.

@@ -50,6 +50,9 @@ class Alert(models.Model):
     flips = models.JSONField(default=list, blank=True)
     flapping = models.BooleanField(default=False)
     regressed = models.BooleanField(default=False)
+    # Whether this firing was announced (or deliberately held): a firing that began in a backfill
+    # is announced when a window inside the lookback still breaches; an unannounced one resolves quietly.
+    announced = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -103,7 +106,7 @@ class Alert(models.Model):
     def _fire(self, at: datetime) -> str:
         self.regressed = self.resolved_at is not None and at - self.resolved_at <= REGRESSION_PERIOD
         self.previous_resolved_at = self.resolved_at
-        self.started_at, self.resolved_at = at, None
+        self.started_at, self.resolved_at, self.announced = at, None, False
         self.acknowledged_at, self.acknowledged_by, self.snoozed_value = None, None, None
         self._flip(at)
         return self._to(State.FIRING)

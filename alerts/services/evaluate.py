@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 
 from core.locks import LockSpace, advisory_lock
-from monitoring.models import ModelVersion
+from monitoring.models import AnalysisResult, ModelVersion
 
 from .. import clock
 from ..conditions import Condition, conditions_read, rule_breached
@@ -65,9 +65,16 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
 
 
 def _read(version, rules, cursors, now) -> list[Condition]:
+    # A rule that never consumed a window starts at the version's first analysed window (not at
+    # 1970: the health selector lists missing windows, and there would be half a million).
+    first = (AnalysisResult.objects.filter(version=version).order_by("window_start")
+             .values_list("window_start", flat=True).first())
+    if first is None:
+        return []
     found: list[Condition] = []
     for granularity in {r.granularity for r in rules}:
-        starts = [cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == granularity]
+        starts = [max(cursors[r.id].window_end, first) if r.id in cursors else first
+                  for r in rules if r.granularity == granularity]
         found += conditions_read(version=version, granularity=granularity, start=min(starts), end=now + STEP[granularity],
                                  now=now)
     return found
@@ -106,7 +113,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
             verdict = rule_breached(rule.threshold, c)
             if alert is None:
                 if not verdict:
-                    if closed:
+                    if closed and verdict is not None:
                         cursor.window_end = max(cursor.window_end, c.window_end)
                     continue
                 alert = alerts[key] = Alert.objects.create(
@@ -120,7 +127,9 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                               "breached": verdict, "n": c.n},
                 )
             if closed:
-                cursor.window_end = max(cursor.window_end, c.window_end)
+                # An unjudged window (labels not matured yet) is read again next time.
+                if verdict is not None:
+                    cursor.window_end = max(cursor.window_end, c.window_end)
                 state = alert.observe_no_data() if verdict is None else alert.observe(
                     breached=verdict, window_end=c.window_end, for_windows=rule.for_windows,
                     keep_firing_for=rule.keep_firing_for)
@@ -139,6 +148,14 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                 alert.summary = alert_summary(alert=alert, rule=rule)
             if state:
                 out.append(Transition(alert, state, c.window_end, notify=c.window_end >= horizon))
+        if (alert is not None and alert.state == State.FIRING and not alert.announced
+                and alert.last_window_end and alert.last_window_end >= horizon
+                and not any(t.alert is alert and t.state == State.FIRING and t.notify for t in out)):
+            first = (AlertWindow.objects.filter(alert=alert, breached=True, window_end__gte=horizon)
+                     .order_by("window_start").values_list("window_end", flat=True).first())
+            alert.started_at = first or alert.started_at
+            out.append(Transition(alert, State.FIRING, alert.last_window_end, notify=True,
+                                  note="fired during a backfill and still firing inside the lookback"))
         if alert is not None and alert.state == State.FIRING and alert.snoozed_value is not None:
             sign, _ = comparison(alert, rule)
             if alert.worse_than_snooze(alert.value, sign):
@@ -150,6 +167,6 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                 if t.alert is alert:
                     AlertEvent.objects.create(
                         alert=alert, state=t.state, window_end=t.window_end, value=alert.value,
-                        note="" if t.notify else "backfill: older than the rule's lookback, not announced",
+                        note=t.note or ("" if t.notify else "backfill: older than the rule's lookback, not announced"),
                     )
     return out

@@ -24,14 +24,18 @@ def comparison(alert, rule) -> tuple[str, float | None]:
         return "<", low
     if high is not None:
         return ">", high
-    return "outside", low
+    return "", None
 
 
 def alert_summary(*, alert, rule) -> str:
     what = alert.metric or LABELS.get(alert.kind, alert.kind)
     where = f" in {', '.join(alert.features)}" if alert.features else ""
+    return f"{LABELS.get(alert.kind, alert.kind)}{where}: {what} {_num(alert.value)}{_against(alert, rule)}"
+
+
+def _against(alert, rule) -> str:
     sign, limit = comparison(alert, rule)
-    return f"{LABELS.get(alert.kind, alert.kind)}{where}: {what} {_num(alert.value)} {sign} {_num(limit)}"
+    return f" {sign} {_num(limit)}" if limit is not None else " (past the health verdict's threshold)"
 
 
 def headline(alert, rule) -> str:
@@ -39,9 +43,10 @@ def headline(alert, rule) -> str:
     what = alert.metric or LABELS.get(alert.kind, alert.kind)
     if alert.features and alert.kind in ("drift", "quality"):
         what = f"{LABELS[alert.kind]} {alert.metric or 'score'} of {', '.join(alert.features)}"
-    sign, limit = comparison(alert, rule)
     since = f" since {alert.started_at:%-d %b}" if alert.started_at else ""
-    return f"{what} {_num(alert.value)} {sign} {_num(limit)}{since}"
+    sign, limit = comparison(alert, rule)
+    against = f" {sign} {_num(limit)}" if limit is not None else ""
+    return f"{what} {_num(alert.value)}{against}{since}"
 
 
 def sparkline(values: list[float | None]) -> str:

@@ -63,14 +63,18 @@ def incidents_enqueue(*, model, transitions, now: datetime) -> list[Notification
     kept: dict[str, list[Alert]] = defaultdict(list)
     for t in live:
         alert = t.alert
+        if t.state == State.RESOLVED and not alert.announced:
+            _note(alert, "resolved before its firing was announced: nothing to say")
+            continue
         if t.state == State.FIRING:
+            alert.announced = True
             alert.severity = alert.rule.severity
             if alert.kind in DRIFT_KINDS and not performance_feels:
                 alert.severity = LOWER[alert.severity]
                 alert.note = "performance (realised or estimated) does not feel this drift: severity lowered"
             else:
                 alert.note = "regressed: fired again within 7 days of resolving" if alert.regressed else ""
-            alert.save(update_fields=["severity", "note"])
+            alert.save(update_fields=["severity", "note", "announced"])
         why = _suppression(alert, [a for a in firing if a.pk != alert.pk], silences_active(model_id=model.id, now=now))
         if why:
             _note(alert, why)
@@ -99,7 +103,7 @@ def notifications_write(*, model, kind: str, alerts: list[Alert], now: datetime)
     for (channel, recipient), group in routes.items():
         severity = max((a.severity for a in group), key=SEVERITY_RANK.__getitem__)
         send_after = now
-        if severity != "critical" and kind in (NotificationKind.FIRING, NotificationKind.RESOLVED):
+        if severity != "critical" and kind == NotificationKind.FIRING:
             waiting = (Notification.objects.select_for_update(skip_locked=True)
                        .filter(model=model, channel=channel, recipient=recipient, kind=kind, severity__in=BATCHED,
                                status=Status.PENDING, send_after__gt=now).first())
