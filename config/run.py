@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from .embedded import VAR_DIR, embedded_env, stop
+from .mailsink import start_mail_sink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0
@@ -106,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     children: dict[str, subprocess.Popen] = {}
     try:
         env, handles = embedded_env(VAR_DIR)
+        if not env.get("EMAIL_HOST"):
+            sink = start_mail_sink(VAR_DIR / "mail")
+            handles.append(sink)
+            env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(sink.port))
+            say(f"embedded mail sink at 127.0.0.1:{sink.port} (messages in {VAR_DIR / 'mail'} and the notification log)")
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         env.setdefault("SITE_URL", url)
         env.setdefault("PYTHONUNBUFFERED", "1")  # children's logs interleave in order
