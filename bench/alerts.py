@@ -147,7 +147,12 @@ def evaluation_cost(n_models: int) -> dict:
     evaluation = time.perf_counter() - t
 
     # The state machine and outbox alone, 100 models x 25 features, one new window, a third drifting.
-    versions = [make_version(f"bench-sm-{uuid.uuid4().hex[:6]}", "bench@example.com") for _ in range(n_models)]
+    from monitoring.models import MLModel, ModelVersion
+
+    versions = []
+    for _ in range(n_models):
+        model = MLModel.objects.create(slug=f"bench-sm-{uuid.uuid4().hex[:6]}", name="bench", task="binary_classification")
+        versions.append(ModelVersion.objects.create(model=model, version="v1", stage="production", features=features()))
     start = hour - timedelta(hours=1)
 
     def window(k: int, s: datetime) -> list[Condition]:
