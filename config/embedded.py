@@ -183,7 +183,9 @@ def embedded_env(var_dir: Path = VAR_DIR, *, attach: bool = True) -> tuple[dict,
 def stop(handles: list[Handle]) -> None:
     for handle in reversed(handles):
         try:
-            if handle.name == "redis":
+            if handle.name == "mail":
+                handle.server.shutdown()
+            elif handle.name == "redis":
                 if handle.owned:
                     handle.server.shutdown()
                 else:

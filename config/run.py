@@ -23,7 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .embedded import INSTANCE_FILE, LOCK_FILE, VAR_DIR, embedded_env, read_instance, stop
+from .embedded import INSTANCE_FILE, LOCK_FILE, VAR_DIR, Handle, embedded_env, read_instance, stop
+from .mailsink import start_mail_sink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 15.0
@@ -204,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         lock = take_var_dir(VAR_DIR)
         check_port_free(args.host, args.port)
         env, handles = embedded_env(VAR_DIR, attach=False)
+        if not env.get("EMAIL_HOST"):
+            sink = start_mail_sink(VAR_DIR / "mail")
+            handles.append(Handle("mail", sink, owned=True))
+            env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(sink.port))
+            say(f"embedded mail sink at 127.0.0.1:{sink.port} (messages in {VAR_DIR / 'mail'} and the notification log)")
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         env.setdefault("SITE_URL", url)
         env.setdefault("PYTHONUNBUFFERED", "1")  # children's logs interleave in order

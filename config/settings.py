@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "explain",
     "ops",
     "lifecycle",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,17 @@ EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
 EMAIL_TIMEOUT = envfloat("EMAIL_TIMEOUT", "10")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
+
+# Alerts: the outbox sender runs this often; a claim older than the lease is taken to be a dead
+# sender's and is sent again. Webhook bodies are signed with HMAC-SHA256 of this secret.
+VIGIL_ALERT_SEND_SECONDS = envint("VIGIL_ALERT_SEND_SECONDS", "10")
+VIGIL_ALERT_SEND_LEASE_SECONDS = envint("VIGIL_ALERT_SEND_LEASE_SECONDS", "120")
+VIGIL_WEBHOOK_SECRET = os.getenv("VIGIL_WEBHOOK_SECRET") or SECRET_KEY
+VIGIL_WEBHOOK_TIMEOUT = envfloat("VIGIL_WEBHOOK_TIMEOUT", "10")
+VIGIL_DIGEST_HOUR = envint("VIGIL_DIGEST_HOUR", "8")
+CELERY_BEAT_SCHEDULE["alerts-send"] = {"task": "alerts.tasks.send_notifications_task", "schedule": VIGIL_ALERT_SEND_SECONDS}
+CELERY_BEAT_SCHEDULE["alerts-silences"] = {"task": "alerts.tasks.silences_ended_task", "schedule": 60}
+CELERY_BEAT_SCHEDULE["alerts-digest"] = {"task": "alerts.tasks.daily_digest_task", "schedule": 3600}
 
 LOGGING = {
     "version": 1,

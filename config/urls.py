@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include("ops.api.urls")),
     path("api/v1/", include("lifecycle.api.urls")),
     path("lifecycle/", include("lifecycle.urls")),
+    path("api/v1/", include("alerts.api.urls")),
+    path("alerts/", include("alerts.urls")),
     path("ops/", include("ops.urls")),
     path("", include("monitoring.urls")),
 ]

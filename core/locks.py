@@ -20,6 +20,7 @@ class LockSpace(IntEnum):
     TRACKED_SEGMENTS = 0x564753  # "VGS": adding tracked segments, per model
     PROFILE_REBUILD = 0x564752  # "VGR": re-folding one version's sketches for its current profile
     LABEL_WRITE = 7301  # label upserts of one model (the old value read is the one replaced)
+    ALERT_EVALUATION = 0x564741  # "VGA": alert evaluation of one version
     OPS_ITEM = 6_000_001  # ops console writes about one item (key: hashtext of the item id)
 
 

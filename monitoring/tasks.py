@@ -1,6 +1,7 @@
 """Celery tasks of the monitoring engine: thin, by id, late-acked, retried on database errors."""
 
-from celery import shared_task
+from celery import current_app, shared_task
+from django.apps import apps
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import ModelVersion
@@ -33,9 +34,22 @@ def compact_sketches_task() -> int:
     return merged
 
 
+# Sent by name: apps built on monitoring (alerts) react to new analysis without monitoring importing them.
+AFTER_ANALYSIS = {"alerts": "alerts.tasks.evaluate_alerts_task"}
+
+
 @shared_task(**RETRY)
 def analyse_version_task(version_id: int) -> int:
-    return version_analyse(version_id=version_id)
+    analysed = version_analyse(version_id=version_id)
+    if analysed:
+        for app_label, name in AFTER_ANALYSIS.items():
+            if apps.is_installed(app_label):
+                task = current_app.tasks.get(name)
+                if task is not None:
+                    task.delay(version_id)
+                else:
+                    current_app.send_task(name, args=[version_id])
+    return analysed
 
 
 @shared_task(**RETRY)

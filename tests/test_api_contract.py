@@ -62,6 +62,15 @@ COVERED = {
     ("post", "/api/v1/models/{slug}/versions/{version}/threshold/"),
     ("get", "/api/v1/models/{slug}/lifecycle/"),
     ("patch", "/api/v1/models/{slug}/lifecycle/"),
+    # alerts: tests/alerts/
+    ("get", "/api/v1/models/{slug}/alert-rules/"),
+    ("post", "/api/v1/models/{slug}/alert-rules/"),
+    ("get", "/api/v1/models/{slug}/alert-rules/{id}/"),
+    ("patch", "/api/v1/models/{slug}/alert-rules/{id}/"),
+    ("delete", "/api/v1/models/{slug}/alert-rules/{id}/"),
+    ("get", "/api/v1/models/{slug}/alerts/"),
+    ("get", "/api/v1/models/{slug}/silences/"),
+    ("post", "/api/v1/models/{slug}/silences/"),
 }
 
 
@@ -300,3 +309,37 @@ def test_serving_overrides_and_rerank(client_with, django_user_model):
     assert answer["removed"] and answer["candidates"][0]["reason"]
     check(post_json(read, "/api/v1/models/recs/rerank/", {"candidates": [{"item_id": "a"}]}), "post", rerank, 400)
 
+
+
+def test_alert_rules_alerts_and_silences(client_with):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.models import MLModel
+
+    MLModel.objects.create(slug="loan-default", name="Loan default", task="binary_classification")
+    admin, read = client_with("admin"), client_with("read")
+    rules, rule = "/api/v1/models/{slug}/alert-rules/", "/api/v1/models/{slug}/alert-rules/{id}/"
+    created = check(admin.post("/api/v1/models/loan-default/alert-rules/", {
+        "name": "AUC floor", "kind": "performance", "granularity": "hour", "threshold": {"op": "<", "value": 0.7},
+        "for_windows": 2, "severity": "critical", "recipients": ["ds@example.com"],
+        "webhook": "https://hooks.example.com/x"}, format="json"), "post", rules, 201)
+    check(admin.post("/api/v1/models/loan-default/alert-rules/", {"name": "x", "kind": "vibes"}, format="json"),
+          "post", rules, 400)
+    assert len(check(read.get("/api/v1/models/loan-default/alert-rules/"), "get", rules, 200)) > 1
+    url = f"/api/v1/models/loan-default/alert-rules/{created['id']}/"
+    check(read.get(url), "get", rule, 200)
+    check(admin.patch(url, {"threshold": "learned"}, format="json"), "patch", rule, 200)
+    check(admin.delete(url), "delete", rule, 204)
+    check(read.get(url), "get", rule, 404)
+    alerts = "/api/v1/models/{slug}/alerts/"
+    check(read.get("/api/v1/models/loan-default/alerts/?state=firing"), "get", alerts, 200)
+    check(read.get("/api/v1/models/loan-default/alerts/?state=loud"), "get", alerts, 400)
+    silences = "/api/v1/models/{slug}/silences/"
+    until = (timezone.now() + timedelta(hours=1)).isoformat()
+    check(admin.post("/api/v1/models/loan-default/silences/", {"until": until, "reason": "retraining"},
+                     format="json"), "post", silences, 201)
+    check(read.post("/api/v1/models/loan-default/silences/", {"until": until, "reason": "x"}, format="json"),
+          "post", silences, 403)
+    assert len(check(read.get("/api/v1/models/loan-default/silences/"), "get", silences, 200)) == 1

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Every Django app of the project (a top-level folder with an apps.py), so a new app is covered too.
 APPS = {path.parent.name for path in ROOT.glob("*/apps.py")}
-FORBIDDEN = {"core": APPS - {"core"}, "monitoring": {"explain", "ops", "lifecycle"}, "explain": {"ops", "lifecycle"}}
+FORBIDDEN = {"core": APPS - {"core"}, "monitoring": {"explain", "ops", "lifecycle", "alerts"}, "explain": {"ops", "lifecycle"}}
 
 
 def imported_apps(path: Path) -> set[str]:

@@ -1,0 +1,67 @@
+"""What a rule reads: the health issue's per-window conditions, and how a rule judges one.
+
+The conditions come from ``monitoring.selectors.health.window_conditions`` (the health
+findings' per-window values, expected bands and verdicts); this module only adapts them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Condition:
+    window_start: datetime
+    window_end: datetime
+    kind: str
+    feature: str
+    value: float | None
+    low: float | None
+    high: float | None
+    breached: bool
+    judged: bool
+    n: int | None = None
+    metric: str = ""
+
+
+def _get(obj, name, default=None):
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+def condition_from(found) -> Condition:
+    """A monitoring ``WindowCondition`` (or a dict with its fields) as a Condition."""
+    expected = _get(found, "expected", default=None) or (None, None)
+    features = tuple(_get(found, "features", default=()) or ())
+    return Condition(
+        window_start=_get(found, "window_start"),
+        window_end=_get(found, "window_end"),
+        kind=_get(found, "kind"),
+        feature=features[0] if len(features) == 1 else "",
+        value=_get(found, "value"),
+        low=expected[0],
+        high=expected[1],
+        breached=bool(_get(found, "breached", default=False)),
+        judged=bool(_get(found, "judged", default=False)),
+        n=_get(found, "n"),
+        metric=_get(found, "metric", default="") or "",
+    )
+
+
+def conditions_read(*, version, granularity: str, start: datetime, end: datetime, now: datetime) -> list[Condition]:
+    """Every judged-or-not condition of the version's windows starting in [start, end), oldest first."""
+    from monitoring.selectors.health import window_conditions
+
+    found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now)
+    return sorted((condition_from(f) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
+
+
+def rule_breached(threshold, condition: Condition) -> bool | None:
+    """The rule's verdict on one window: None when the window was not judged (never counts)."""
+    if not condition.judged:
+        return None
+    if threshold == "learned":
+        return condition.breached
+    if condition.value is None:
+        return None
+    value = float(threshold["value"])
+    return condition.value > value if threshold["op"] == ">" else condition.value < value

@@ -1,0 +1,68 @@
+"""Words and small pictures for an alert: its summary, the incident's headline, a sparkline."""
+
+from __future__ import annotations
+
+BARS = "▁▂▃▄▅▆▇█"
+LABELS = {
+    "drift": "drift", "prediction_drift": "prediction drift", "multivariate_drift": "multivariate drift",
+    "quality": "data quality", "volume": "volume", "no_data": "no data", "performance": "performance",
+    "estimated_performance": "estimated performance", "concept_drift": "concept drift",
+    "label_shift": "label shift", "staleness": "staleness",
+}
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def comparison(alert, rule) -> tuple[str, float | None]:
+    """The comparison that broke, as (sign, threshold): explicit rules their own; learned ones the band edge."""
+    if rule.threshold != "learned":
+        return rule.threshold["op"], float(rule.threshold["value"])
+    low, high = (alert.expected or [None, None])[:2]
+    if alert.value is not None and low is not None and alert.value < low:
+        return "<", low
+    if high is not None:
+        return ">", high
+    return "", None
+
+
+def alert_summary(*, alert, rule) -> str:
+    what = alert.metric or LABELS.get(alert.kind, alert.kind)
+    where = f" in {', '.join(alert.features)}" if alert.features else ""
+    return f"{LABELS.get(alert.kind, alert.kind)}{where}: {what} {_num(alert.value)}{_against(alert, rule)}"
+
+
+def _against(alert, rule) -> str:
+    sign, limit = comparison(alert, rule)
+    return f" {sign} {_num(limit)}" if limit is not None else " (past the health verdict's threshold)"
+
+
+def headline(alert, rule) -> str:
+    """``accuracy 0.62 < 0.78 since 23 Nov`` (the subject's tail)."""
+    what = alert.metric or LABELS.get(alert.kind, alert.kind)
+    if alert.features and alert.kind in ("drift", "quality"):
+        what = f"{LABELS[alert.kind]} {alert.metric or 'score'} of {', '.join(alert.features)}"
+    since = f" since {alert.started_at:%-d %b}" if alert.started_at else ""
+    sign, limit = comparison(alert, rule)
+    against = f" {sign} {_num(limit)}" if limit is not None else ""
+    return f"{what} {_num(alert.value)}{against}{since}"
+
+
+def sparkline(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    return "".join(" " if v is None else BARS[int((v - low) / span * (len(BARS) - 1))] for v in values)
+
+
+def bar_heights(values: list[float | None]) -> list[int]:
+    """Heights in pixels (2..24) of the HTML sparkline's bars; 0 for a window with no value."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return []
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    return [0 if v is None else 2 + int((v - low) / span * 22) for v in values]
