@@ -21,8 +21,8 @@ from .services.rules import RuleInvalid, rule_create, rule_update
 from .services.silences import SilenceInvalid, silence_create, silence_end
 
 
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
-@scientist_required
 def alert_act(request, pk: int):
     alert = get_object_or_404(Alert, pk=pk)
     action = request.POST.get("action", "")

@@ -78,6 +78,7 @@ LOGGED_IN = Rule(users=frozenset(USERS))
 DASHBOARDS = Rule(users=frozenset({"admin", "scientist"}))
 CONSOLE = Rule(users=frozenset({"admin", "scientist", "agent"}))
 ACT = Rule(users=frozenset({"admin", "agent"}))
+ADMINS_ONLY = Rule(users=frozenset({"admin"}))
 STAFF = Rule(staff=True)
 STAFF_DENIED = Rule(staff=True, denied_to_staff=True)
 
@@ -123,6 +124,17 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "lifecycle:promote": DASHBOARDS,
     "lifecycle:gate": DASHBOARDS,
     "lifecycle:threshold": DASHBOARDS,
+    # Alerts: data scientists read and act on alerts; admins' edits are checked inside (tests/alerts/)
+    "alerts:list": DASHBOARDS,
+    "alerts:alert": DASHBOARDS,
+    "alerts:act": DASHBOARDS,  # POST only: a GET is a 405 for those who may see it
+    "alerts:rules": DASHBOARDS,
+    "alerts:rule-new": ADMINS_ONLY,  # admins edit rules; others read them on the rules page
+    "alerts:rule-edit": ADMINS_ONLY,
+    "alerts:silences": DASHBOARDS,
+    "alerts:log": DASHBOARDS,
+    "alerts:message": DASHBOARDS,
+    "alerts:feedback": PUBLIC,  # a signed one-click link from an email: the token is the credential
     # API
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
@@ -136,10 +148,15 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "api-drift": {"GET": scope("read")},
     "api-performance": {"GET": scope("read")},
     "api-timeseries": {"GET": scope("read")},
+    "api-health": {"GET": scope("read")},
     "explain-api:artifact": {"PUT": scope("admin")},
     "explain-api:explanation": {"GET": scope("read")},
     "ops-overrides": {"GET": scope("ops", "read")},
     "ops-rerank": {"POST": scope("ops", "read")},
+    "alert-rules": {"GET": scope("read", "admin"), "POST": scope("admin")},
+    "alert-rule": {"GET": scope("read", "admin"), "PATCH": scope("admin"), "DELETE": scope("admin")},
+    "alerts": {"GET": scope("read", "admin")},
+    "silences": {"GET": scope("read", "admin"), "POST": scope("admin")},
     "api-compare": {"GET": scope("read")},
     "api-rollback": {"POST": scope("admin")},
     "api-lifecycle": {"GET": scope("read"), "PATCH": scope("admin")},
@@ -180,6 +197,11 @@ ADMIN_MODELS = {
     "ops.override": True,
     "ops.correction": True,
     "ops.auditrecord": True,
+    "alerts.alertrule": False,
+    "alerts.alert": False,
+    "alerts.notification": False,
+    "alerts.silence": False,
+    "alerts.subscription": False,
     "lifecycle.policy": False,
     "lifecycle.event": True,
     "lifecycle.gateevaluation": True,
@@ -262,7 +284,7 @@ def world(db):
     values = {
         "slug": "loan-default", "model_slug": "loan-default", "request_id": "loan-0", "feature": "income",
         "version": "v1", "pk": str(override.pk), "object_id": str(users["admin"].pk), "id": str(users["admin"].pk),
-        "app_label": "ops", "url": "no-such-page/", "content_type_id": "1",
+        "app_label": "ops", "url": "no-such-page/", "content_type_id": "1", "token": "not-a-signed-token",
     }  # fmt: skip
     return {"users": users, "tokens": tokens, "values": values}
 
