@@ -1,15 +1,14 @@
-"""The health signals the gate and the watch period read: monitoring's verdict on a version.
-
-Alert rules do not exist yet; when the alerts app lands, its firing critical alerts on the
-version plug in here, next to this verdict (see docs/lifecycle.md).
-"""
+"""The health signals the gate and the watch period read: monitoring's one verdict on a version
+(the health API's) and the alerts firing on it."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitoring.health import PRIMARY_METRIC, QUALITY_RATE, Health, health_from_rows
+from alerts.selectors import alerts_firing
+from monitoring.health import QUALITY_RATE, Health
 from monitoring.models import ModelVersion
 from monitoring.selectors.dashboard import window_rows
+from monitoring.selectors.health import version_health as monitoring_verdict
 
 
 @dataclass(frozen=True)
@@ -18,6 +17,7 @@ class VersionHealth:
     windows: int  # analysed daily windows the verdict read
     worst_quality: tuple[float, str, str] | None  # (rate, kind, feature) of the worst data-quality rate
     quality_limit: float
+    critical_alerts: list[str]  # summaries of the critical alerts firing on the version
 
 
 def version_health(*, version: ModelVersion, now: datetime | None = None) -> VersionHealth:
@@ -27,8 +27,7 @@ def version_health(*, version: ModelVersion, now: datetime | None = None) -> Ver
     rows = window_rows(version=version, granularity="day", start=(end - timedelta(days=7)).replace(hour=0), end=end)
     recent = rows[-2:]
     model = version.model
-    metric = PRIMARY_METRIC.get(model.task, "accuracy")
-    health = health_from_rows(rows=recent, metric=metric, settings=model.settings)
+    health = monitoring_verdict(version=version, now=now)
     worst = None
     for row in recent:
         for kind in ("null_rate", "out_of_range_rate", "unseen_rate"):
@@ -36,4 +35,6 @@ def version_health(*, version: ModelVersion, now: datetime | None = None) -> Ver
             if rate is not None and (worst is None or rate > worst[0]):
                 worst = (float(rate), kind, feature)
     limit = ((model.settings or {}).get("health") or {}).get("quality_rate", QUALITY_RATE)
-    return VersionHealth(health=health, windows=len(recent), worst_quality=worst, quality_limit=limit)
+    critical = [alert.summary or alert.kind for alert in alerts_firing(version=version, severity="critical")]
+    return VersionHealth(health=health, windows=len(recent), worst_quality=worst, quality_limit=limit,
+                         critical_alerts=critical)

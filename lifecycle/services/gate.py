@@ -52,11 +52,12 @@ def comparison_checks(*, comparison: dict, margin: float, min_pairs: int, min_la
 def health_checks(*, candidate: ModelVersion) -> list[dict]:
     state = version_health(version=candidate)
     health = state.health
+    alerts = "; ".join(state.critical_alerts) or "none"
     checks = [_check(
-        "no_critical_alert", FAIL if health.status == "critical" else PASS,
+        "no_critical_alert", FAIL if health.status == "critical" or state.critical_alerts else PASS,
         f"Monitoring's verdict on {candidate.version}: {health.status} ({health.reason_text}). "
-        "Alert rules are not evaluated yet (no alerts app).",
-        status=health.status, reasons=health.reasons, windows=state.windows,
+        f"Critical alerts firing: {alerts}.",
+        status=health.status, reasons=health.reasons, windows=state.windows, alerts=state.critical_alerts,
     )]
     if state.windows == 0:
         checks.append(_check("data_quality", INCONCLUSIVE, "No analysed day of the candidate yet.", windows=0))

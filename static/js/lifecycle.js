@@ -23,6 +23,12 @@
         holder.innerHTML = html;
         holder.dataset.loaded = "true";
         holder.querySelectorAll("[data-figure]").forEach(draw);
+        // A select that names another field (the threshold target: min_recall or min_precision).
+        holder.querySelectorAll("select[data-names]").forEach(function (select) {
+          select.addEventListener("change", function () {
+            document.getElementById(select.dataset.names).name = select.value;
+          });
+        });
         if (window.location.hash === "#lifecycle") { holder.scrollIntoView(); }
       })
       .catch(function (error) {

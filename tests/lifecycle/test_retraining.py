@@ -20,7 +20,8 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 def _day(version, day: datetime, accuracy: float, *, null_rate: float = 0.0) -> None:
     AnalysisResult.objects.create(
         version=version, granularity="day", window_start=day, sketch_changed_at=day,
-        payload={"rows": 100, "performance": {"metrics": {"accuracy": accuracy}},
+        # The trigger reads the task's primary metric (ROC AUC for binary): the window carries both.
+        payload={"rows": 100, "performance": {"metrics": {"accuracy": accuracy, "roc_auc": accuracy}},
                  "quality": {"features": [{"name": "x", "null_rate": null_rate}]}},
     )
 
