@@ -71,5 +71,3 @@ def audit(*, actor, action: str, obj, reason: str, before, after, model_slug="",
         before=before,
         after=after,
     )
-
-

@@ -44,7 +44,9 @@ def decision_correct(
     if record_as_label:
         label = normalise_label(model=prediction.model, value=corrected_outcome, field="corrected_outcome")
     with transaction.atomic():
-        previous = Label.objects.filter(model_id=prediction.model_id, request_id=prediction.request_id).first()
+        previous = Label.objects.filter(
+            model_id=prediction.model_id, request_id=prediction.request_id
+        ).first()
         folded = None
         if record_as_label:
             folded = fold_human_label(prediction=prediction, outcome=label, at=now, field="corrected_outcome")

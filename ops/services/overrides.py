@@ -233,5 +233,3 @@ def override_revoke(*, actor, override_id: int, reason: str) -> Override:
             item_id=override.item_id,
         )
     return override
-
-
