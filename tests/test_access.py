@@ -111,6 +111,10 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "ops:blacklist": ACT,
     "ops:boost": ACT,
     "ops:revoke": ACT,
+    # Review queue: the reviewer permission (agents and admins by default)
+    "ops:reviews": ACT,
+    "ops:review-batch": ACT,
+    "ops:review": ACT,
     # API
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
@@ -128,6 +132,9 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "explain-api:explanation": {"GET": scope("read")},
     "ops-overrides": {"GET": scope("ops", "read")},
     "ops-rerank": {"POST": scope("ops", "read")},
+    "ops-reviews": {"POST": scope("ops")},
+    "ops-review": {"GET": scope("ops")},
+    "ops-review-results": {"POST": scope("ops")},
     # Django admin (staff only)
     "admin:index": STAFF,
     "admin:login": PUBLIC,

@@ -1,0 +1,175 @@
+"""Pages of the review queue: batches (draw one, schedule), a batch's estimates, the reviewer's page."""
+
+from datetime import UTC, datetime, time, timedelta
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+
+from monitoring.models import MLModel
+
+from . import clock
+from .access import viewer_required
+from .explanations import explanation_context
+from .models import ReviewBatch, ReviewItem, ReviewSchedule
+from .review_selectors import batch_patterns, batch_summary, model_decision
+from .review_stats import describe_pattern
+from .services import review, user_can_review
+from .views import decision_summary, feature_rows
+
+
+def reviewer_required(view):
+    @viewer_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not user_can_review(request.user):
+            raise PermissionDenied("Reviewing decisions needs the reviewer permission: ask an admin.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class BatchForm(forms.Form):
+    model = forms.ModelChoiceField(queryset=MLModel.objects.order_by("slug"), to_field_name="slug")
+    start = forms.DateField(help_text="First day (UTC)")
+    end = forms.DateField(help_text="Last day (UTC), included")
+    size = forms.IntegerField(min_value=1, initial=100)
+    double_share = forms.FloatField(min_value=0, max_value=0.5, initial=0.1, label="Share reviewed twice")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "The last day must not be before the first.")
+        return data
+
+
+class ScheduleForm(forms.Form):
+    model = forms.ModelChoiceField(queryset=MLModel.objects.order_by("slug"), to_field_name="slug")
+    weekly_share = forms.FloatField(min_value=0.0001, max_value=1, initial=0.02, label="Share of a week's decisions")
+    double_share = forms.FloatField(min_value=0, max_value=0.5, initial=0.1, label="Share reviewed twice")
+    max_size = forms.IntegerField(min_value=1, initial=500)
+    enabled = forms.BooleanField(required=False, initial=True)
+
+
+class ReviewForm(forms.Form):
+    outcome = forms.CharField(max_length=200)
+    note = forms.CharField(required=False, max_length=review.NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _attach(form, error: ValidationError) -> None:
+    for field, problems in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
+
+
+def _day(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@reviewer_required
+def batches(request):
+    batch_form = BatchForm(request.POST if request.POST.get("form") == "batch" else None)
+    schedule_form = ScheduleForm(request.POST if request.POST.get("form") == "schedule" else None)
+    if request.method == "POST" and batch_form.is_bound and batch_form.is_valid():
+        data = batch_form.cleaned_data
+        try:
+            batch = review.batch_create(
+                model=data["model"], start=_day(data["start"]), end=_day(data["end"]) + timedelta(days=1),
+                size=data["size"], double_share=data["double_share"], actor=request.user,
+            )  # fmt: skip
+        except ValidationError as error:
+            _attach(batch_form, error)
+        else:
+            messages.success(request, f"Batch #{batch.pk}: {batch.size} of {batch.population} decisions to review.")
+            return redirect("ops:review-batch", pk=batch.pk)
+    if request.method == "POST" and schedule_form.is_bound and schedule_form.is_valid():
+        data = schedule_form.cleaned_data
+        try:
+            review.schedule_set(**data)
+        except ValidationError as error:
+            _attach(schedule_form, error)
+        else:
+            messages.success(request, f"Weekly review of {data['model'].slug} saved.")
+            return redirect("ops:reviews")
+    context = {
+        "nav": "ops", "tab": "reviews", "batch_form": batch_form, "schedule_form": schedule_form,
+        "batches": ReviewBatch.objects.select_related("model")[:50],
+        "schedules": ReviewSchedule.objects.select_related("model").order_by("model__slug"),
+    }  # fmt: skip
+    status = 400 if batch_form.errors or schedule_form.errors else 200
+    return render(request, "ops/reviews.html", context, status=status)
+
+
+@reviewer_required
+def batch_detail(request, pk: int):
+    batch = get_object_or_404(ReviewBatch.objects.select_related("model"), pk=pk)
+    summary = batch_summary(batch=batch)
+    patterns = [describe_pattern(p) for p in batch_patterns(batch=batch)]
+    return render(request, "ops/review_batch.html",
+                  {"nav": "ops", "tab": "reviews", "batch": batch, "summary": summary, "patterns": patterns})  # fmt: skip
+
+
+def _outcome_choices(model: MLModel, classes) -> list[tuple[str, str, str]]:
+    """(value, label, key) for the outcome buttons; empty for a number typed in."""
+    if model.task == "binary_classification":
+        return [("1", "Positive (1)", "1"), ("0", "Negative (0)", "0")]
+    if model.task == "multiclass_classification" and classes:
+        return [(str(c), str(c), str(k + 1)) for k, c in enumerate(classes[:9])]
+    return []
+
+
+def _parse(model: MLModel, text: str):
+    from .services import parse_outcome
+
+    value = parse_outcome(text)
+    return value
+
+
+@reviewer_required
+def review_page(request, pk: int):
+    from monitoring.selectors.registry import model_classes
+
+    batch = get_object_or_404(ReviewBatch.objects.select_related("model"), pk=pk)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST":
+        item = get_object_or_404(ReviewItem, pk=request.POST.get("item"), batch=batch)
+        if request.POST.get("action") == "skip":
+            review.item_skip(item=item, reviewer=request.user)
+            messages.info(request, f"Skipped {item.request_id}.")
+            return redirect("ops:review", pk=batch.pk)
+        if form.is_valid():
+            try:
+                result = review.review_record(
+                    item=item, reviewer_name=request.user.get_username(), reviewer=request.user,
+                    outcome=_parse(batch.model, form.cleaned_data["outcome"]), note=form.cleaned_data["note"],
+                )  # fmt: skip
+            except ValidationError as error:
+                _attach(form, error)
+            else:
+                if not result.created:
+                    messages.info(request, f"You had already reviewed {item.request_id}: counted once.")
+                elif result.observed_label is not None:
+                    messages.warning(request, f"{item.request_id}: your outcome disagrees with the observed label "
+                                              f"{result.observed_label!r}, which stays; the disagreement is counted.")  # fmt: skip
+                else:
+                    messages.success(request, f"Reviewed {item.request_id}.")
+                return redirect("ops:review", pk=batch.pk)
+    else:
+        item = review.item_claim(batch=batch, reviewer=request.user)
+    summary_done = batch.items.filter(reviews__isnull=False).distinct().count()
+    mine = batch.items.filter(reviews__reviewer_name=request.user.get_username()).count()
+    context = {"nav": "ops", "tab": "reviews", "batch": batch, "item": item, "form": form,
+               "progress": {"done": summary_done, "size": batch.size, "mine": mine,
+                            "percent": round(100 * summary_done / batch.size) if batch.size else 100}}  # fmt: skip
+    if item is not None:
+        prediction = item.prediction
+        prediction.model = batch.model
+        decided = model_decision(prediction, batch.model.task, prediction.version.threshold)
+        context.update(
+            prediction=prediction, decision=decision_summary(prediction), decided=decided,
+            features=feature_rows(prediction),
+            choices=_outcome_choices(batch.model, model_classes(model=batch.model)),
+            double=item.reviews_needed > 1, now=clock.now(), **explanation_context(prediction=prediction),
+        )  # fmt: skip
+    return render(request, "ops/review.html", context, status=400 if form.errors else 200)
