@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
@@ -74,7 +75,7 @@ def batch_create(
             double_share=double_share,
             allocation={name: list(pair) for name, pair in sample.allocation.items()},
             source=source,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
+            created_by=actor if isinstance(actor, get_user_model()) else None,
             created_at=clock.now(),
         )
         ReviewItem.objects.bulk_create(
