@@ -156,6 +156,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Each app adds its periodic tasks here (name -> {"task": ..., "schedule": seconds}).
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["ops-review-schedules"] = {"task": "ops.tasks.review_schedules_task", "schedule": 3600}
 CELERY_BEAT_SCHEDULE["explain-importance-trends"] = {"task": "explain.tasks.importance_trends_task", "schedule": 3600}
 # Compact appended sketches, then fan out analyses of versions whose windows changed.
 CELERY_BEAT_SCHEDULE["monitoring-compact-analyse"] = {

@@ -16,7 +16,9 @@ def grant_act_permission(sender, using="default", **kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
 
     for codename in (ACT_CODENAME, REVIEW_CODENAME):
-        permission = Permission.objects.using(using).filter(codename=codename, content_type__app_label="ops").first()
+        permission = (
+            Permission.objects.using(using).filter(codename=codename, content_type__app_label="ops").first()
+        )
         if permission is None:
             continue
         for name in GRANTED_TO:

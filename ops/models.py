@@ -199,7 +199,9 @@ class ReviewBatch(models.Model):
 
 class ReviewItem(models.Model):
     batch = models.ForeignKey(ReviewBatch, on_delete=models.CASCADE, related_name="items")
-    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
     request_id = models.CharField(max_length=200)
     position = models.IntegerField()
     stratum = models.CharField(max_length=32)

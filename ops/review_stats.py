@@ -48,7 +48,9 @@ def allocate(counts: dict[str, int], size: int) -> dict[str, int]:
     left = size - sum(alloc.values())
     for name in present:
         if name in SPECIAL_SHARE and left > 0:
-            extra = min(counts[name] - alloc[name], max(0, round(SPECIAL_SHARE[name] * size) - alloc[name]), left)
+            extra = min(
+                counts[name] - alloc[name], max(0, round(SPECIAL_SHARE[name] * size) - alloc[name]), left
+            )
             alloc[name] += extra
             left -= extra
     # The remainder: uniform first, then any stratum with room, largest first.
@@ -93,11 +95,20 @@ class Estimate:
     n: int  # sampled units in the domain (the denominator's support)
 
     def to_dict(self) -> dict:
-        return {"estimate": self.value, "ci": [self.low, self.high] if self.value is not None else None, "n": self.n}
+        return {
+            "estimate": self.value,
+            "ci": [self.low, self.high] if self.value is not None else None,
+            "n": self.n,
+        }
 
 
-def hajek_ratio(y: np.ndarray, x: np.ndarray, probability: np.ndarray, strata: np.ndarray,
-                population: dict[str, int] | None = None) -> Estimate:
+def hajek_ratio(
+    y: np.ndarray,
+    x: np.ndarray,
+    probability: np.ndarray,
+    strata: np.ndarray,
+    population: dict[str, int] | None = None,
+) -> Estimate:
     """Hajek estimate of sum(y)/sum(x) over the population, weighting each sampled unit by 1/pi,
     with a 95% interval from the linearised variance of a stratified design (finite population
     correction from each stratum's sampling fraction; clipped to [0, 1]).
@@ -167,7 +178,9 @@ class Pattern:
         return self.correct / self.correct_total if self.correct_total else 0.0
 
 
-def error_patterns(rows: list[dict], errors: np.ndarray, *, min_errors: int = 2, top: int = 5) -> list[Pattern]:
+def error_patterns(
+    rows: list[dict], errors: np.ndarray, *, min_errors: int = 2, top: int = 5
+) -> list[Pattern]:
     """Feature conditions over-represented among the errors: for categorical (and boolean) values
     "feature = value", for numbers "feature <= median" / "feature > median" of the reviewed rows;
     ranked by lift = (share of errors matching) / (share of correct ones matching), smoothed by one
@@ -188,7 +201,9 @@ def error_patterns(rows: list[dict], errors: np.ndarray, *, min_errors: int = 2,
             conditions += [("le", cut, arr <= cut), ("gt", cut, arr > cut)]
         else:
             for value in {repr(v): v for v in values if v is not None}.values():
-                conditions.append(("eq", value, np.array([v == value and type(v) is type(value) for v in values])))
+                conditions.append(
+                    ("eq", value, np.array([v == value and type(v) is type(value) for v in values]))
+                )
         for condition, value, match in conditions:
             e, c = int((match & errors).sum()), int((match & ~errors).sum())
             if e < min_errors:
@@ -208,5 +223,7 @@ def describe_pattern(pattern: Pattern) -> str:
         cond = f"{pattern.feature} is {shown}"
     else:
         cond = f"{pattern.feature} {'at most' if pattern.condition == 'le' else 'above'} {pattern.value:.6g}"
-    return (f"{cond}: {pattern.errors} of {pattern.error_total} errors ({pattern.error_share:.0%}) but "
-            f"{pattern.correct} of {pattern.correct_total} correct decisions ({pattern.correct_share:.0%})")
+    return (
+        f"{cond}: {pattern.errors} of {pattern.error_total} errors ({pattern.error_share:.0%}) but "
+        f"{pattern.correct} of {pattern.correct_total} correct decisions ({pattern.correct_share:.0%})"
+    )

@@ -47,7 +47,9 @@ class BatchForm(forms.Form):
 
 class ScheduleForm(forms.Form):
     model = forms.ModelChoiceField(queryset=MLModel.objects.order_by("slug"), to_field_name="slug")
-    weekly_share = forms.FloatField(min_value=0.0001, max_value=1, initial=0.02, label="Share of a week's decisions")
+    weekly_share = forms.FloatField(
+        min_value=0.0001, max_value=1, initial=0.02, label="Share of a week's decisions"
+    )
     double_share = forms.FloatField(min_value=0, max_value=0.5, initial=0.1, label="Share reviewed twice")
     max_size = forms.IntegerField(min_value=1, initial=500)
     enabled = forms.BooleanField(required=False, initial=True)
@@ -55,7 +57,9 @@ class ScheduleForm(forms.Form):
 
 class ReviewForm(forms.Form):
     outcome = forms.CharField(max_length=200)
-    note = forms.CharField(required=False, max_length=review.NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=review.NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 def _attach(form, error: ValidationError) -> None:
@@ -81,7 +85,9 @@ def batches(request):
         except ValidationError as error:
             _attach(batch_form, error)
         else:
-            messages.success(request, f"Batch #{batch.pk}: {batch.size} of {batch.population} decisions to review.")
+            messages.success(
+                request, f"Batch #{batch.pk}: {batch.size} of {batch.population} decisions to review."
+            )
             return redirect("ops:review-batch", pk=batch.pk)
     if request.method == "POST" and schedule_form.is_bound and schedule_form.is_valid():
         data = schedule_form.cleaned_data

@@ -5,6 +5,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 
 from core.roles import SUPPORT_AGENTS
 from monitoring.models import Label
@@ -56,12 +57,26 @@ def test_contract_draw_review_estimate(client_with, loan):
     # Reviewers say the truth is "score >= 0.5" except for every 4th item: those are model errors.
     results = []
     for k, item in enumerate(items):
-        decided = int(ReviewItem.objects.get(batch_id=created["id"], request_id=item["request_id"]).prediction.score >= 0.5)
-        results.append({"request_id": item["request_id"], "label": 1 - decided if k % 4 == 0 else decided, "reviewer": "ann"})
+        decided = int(
+            ReviewItem.objects.get(batch_id=created["id"], request_id=item["request_id"]).prediction.score
+            >= 0.5
+        )
+        results.append(
+            {
+                "request_id": item["request_id"],
+                "label": 1 - decided if k % 4 == 0 else decided,
+                "reviewer": "ann",
+            }
+        )
     sent = ops.post(f"/api/v1/reviews/{created['id']}/results/", results, format="json")
     assert sent.status_code == 200 and sent.json()["recorded"] == 60 and sent.json()["labels_written"] == 60
     again = ops.post(f"/api/v1/reviews/{created['id']}/results/", results[:5], format="json")
-    assert again.json() == {"recorded": 0, "duplicates": 5, "labels_written": 0, "observed_label_disagreements": 0}
+    assert again.json() == {
+        "recorded": 0,
+        "duplicates": 5,
+        "labels_written": 0,
+        "observed_label_disagreements": 0,
+    }
     status = ops.get(f"/api/v1/reviews/{created['id']}/").json()
     assert status["reviewed"] == 60
     correct = np.array([k % 4 != 0 for k in range(60)], dtype=float)
@@ -77,7 +92,9 @@ def test_contract_draw_review_estimate(client_with, loan):
 
 
 def test_reviews_fold_into_performance(client_with, loan):
-    batch = review.batch_create(model=loan, start=T0, end=T0 + timedelta(days=1), size=40, double_share=0, seed=1)
+    batch = review.batch_create(
+        model=loan, start=T0, end=T0 + timedelta(days=1), size=40, double_share=0, seed=1
+    )
     truths = {}
     for k, item in enumerate(batch.items.select_related("prediction")):
         truths[item.request_id] = k % 2
@@ -93,12 +110,19 @@ def test_reviews_fold_into_performance(client_with, loan):
 
 def test_observed_label_is_never_silently_replaced(client_with, loan):
     labels_ingest(model=loan, rows=[{"request_id": "r-1", "label": 1}, {"request_id": "r-2", "label": 0}])
-    batch = review.batch_create(model=loan, start=T0, end=T0 + timedelta(days=1), size=N, double_share=0, seed=2)
+    batch = review.batch_create(
+        model=loan, start=T0, end=T0 + timedelta(days=1), size=N, double_share=0, seed=2
+    )
     ops = client_with("ops")
     res = ops.post(f"/api/v1/reviews/{batch.pk}/results/",
                    [{"request_id": "r-1", "label": 0, "reviewer": "ann"}, {"request_id": "r-2", "label": 0, "reviewer": "ann"}],
                    format="json")  # fmt: skip
-    assert res.json() == {"recorded": 2, "duplicates": 0, "labels_written": 0, "observed_label_disagreements": 1}
+    assert res.json() == {
+        "recorded": 2,
+        "duplicates": 0,
+        "labels_written": 0,
+        "observed_label_disagreements": 1,
+    }
     assert Label.objects.get(model=loan, request_id="r-1").value == 1  # kept
     assert not Label.objects.get(model=loan, request_id="r-1").human_corrected
     assert ops.get(f"/api/v1/reviews/{batch.pk}/").json()["observed_label_disagreements"] == 1
@@ -122,7 +146,9 @@ def test_record_as_label_keeps_an_observed_label_and_says_so(loan):
 def test_double_review_and_kappa(loan):
     from sklearn.metrics import cohen_kappa_score
 
-    batch = review.batch_create(model=loan, start=T0, end=T0 + timedelta(days=1), size=50, double_share=0.4, seed=3)
+    batch = review.batch_create(
+        model=loan, start=T0, end=T0 + timedelta(days=1), size=50, double_share=0.4, seed=3
+    )
     doubles = list(batch.items.filter(reviews_needed=2).order_by("position"))
     assert len(doubles) == 20
     ann, bob = [], []
@@ -169,7 +195,9 @@ def test_concurrent_reviewers_never_get_the_same_single_review_item():
         {"request_id": f"r-{i}", "version": "v1", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
          "features": {"income": 1.0, "age": 1.0, "region": "north", "has_car": True}, "score": 0.1 * (i % 10)}
         for i in range(40)])  # fmt: skip
-    batch = review.batch_create(model=version.model, start=T0, end=T0 + timedelta(days=1), size=8, double_share=0)
+    batch = review.batch_create(
+        model=version.model, start=T0, end=T0 + timedelta(days=1), size=8, double_share=0
+    )
     group = Group.objects.get_or_create(name=SUPPORT_AGENTS)[0]
     from ops.apps import grant_act_permission
 
@@ -190,3 +218,16 @@ def test_concurrent_reviewers_never_get_the_same_single_review_item():
     assert sorted(i.pk for i in second if i is not None) == sorted(
         set(batch.items.values_list("pk", flat=True)) - set(claimed)
     )
+
+
+def test_weekly_schedule_draws_its_share_once_a_week(loan):
+    from ops.models import ReviewSchedule
+
+    review.schedule_set(model=loan, weekly_share=0.1, double_share=0, max_size=500, enabled=True)
+    now = T0 + timedelta(days=3)
+    made = review.scheduled_batches_create(now=now)
+    assert len(made) == 1 and made[0].size == 30 and made[0].population == N and made[0].source == "scheduled"
+    assert review.scheduled_batches_create(now=now + timedelta(days=1)) == []  # not due yet
+    assert ReviewSchedule.objects.get(model=loan).last_run_at == now
+    with pytest.raises(ValidationError):
+        review.schedule_set(model=loan, weekly_share=0, double_share=0, max_size=5, enabled=True)

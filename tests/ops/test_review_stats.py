@@ -44,7 +44,9 @@ def test_inclusion_probabilities_add_up_to_the_population_and_strata_are_respect
 
 
 def test_every_stratum_gets_a_draw_and_special_strata_are_oversampled():
-    alloc = allocate({"overridden": 20, "near_threshold": 100, "unusual_explanation": 30, "uniform": 850}, 100)
+    alloc = allocate(
+        {"overridden": 20, "near_threshold": 100, "unusual_explanation": 30, "uniform": 850}, 100
+    )
     assert sum(alloc.values()) == 100 and all(v >= 1 for v in alloc.values())
     assert alloc["near_threshold"] / 100 > alloc["uniform"] / 850
     assert allocate({"uniform": 3, "overridden": 1}, 2) == {"overridden": 1, "uniform": 1}
@@ -87,7 +89,9 @@ def test_hajek_matches_a_direct_computation_and_removes_the_oversampling_bias():
     y = truth_correct[sample.index].astype(float)
     big_n = {"uniform": 900, "near_threshold": 100}
     est = hajek_ratio(y, np.ones_like(y), sample.probability, sample.stratum, big_n)
-    r, se = direct_hajek(y.tolist(), [1.0] * len(y), sample.probability.tolist(), sample.stratum.tolist(), big_n)
+    r, se = direct_hajek(
+        y.tolist(), [1.0] * len(y), sample.probability.tolist(), sample.stratum.tolist(), big_n
+    )
     assert est.value == pytest.approx(r, abs=1e-12)
     assert est.low == pytest.approx(max(0, r - 1.959963984540054 * se), abs=1e-12)
     assert est.high == pytest.approx(min(1, r + 1.959963984540054 * se), abs=1e-12)
