@@ -29,3 +29,4 @@ def explanation_context(*, prediction: Prediction) -> dict:
         "reasons": reasons.reasons_for(explanation=explanation, version=version, top=3),
         "waterfall_json": plotly.io.to_json(figure),
     }
+

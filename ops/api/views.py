@@ -27,11 +27,8 @@ class OverridesView(APIView):
     permission_classes = [scope_required("ops", "read")]
 
     @extend_schema(
-        responses={
-            200: ServingOverridesSerializer,
-            304: OpenApiResponse(description="Not modified: no body."),
-            **error_responses(401, 403, 404),
-        },
+        responses={200: ServingOverridesSerializer, 304: OpenApiResponse(description="Not modified: no body."),
+                   **error_responses(401, 403, 404)},
     )
     def get(self, request, slug: str):
         """The blacklist entries and boosts in force now for this model (including all-model entries).
@@ -132,10 +129,8 @@ def _candidate_problem(candidate, seen: dict[str, int], index: int) -> tuple[str
 class RerankView(APIView):
     permission_classes = [scope_required("ops", "read")]
 
-    @extend_schema(
-        request=RerankRequestSerializer,
-        responses={200: RerankResponseSerializer, **error_responses(400, 401, 403, 404, 413)},
-    )
+    @extend_schema(request=RerankRequestSerializer,
+                   responses={200: RerankResponseSerializer, **error_responses(400, 401, 403, 404, 413)})
     def post(self, request, slug: str):
         """Remove blacklisted candidates, apply boosts and return the new order with reasons."""
         candidates, _entity_id = parse_candidates(parse_json_body(request, settings.VIGIL_RERANK_MAX_BYTES))
