@@ -32,3 +32,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_act_permission, sender=self, dispatch_uid="ops.grant_act_permission")
+        from monitoring.views import sections
+
+        sections.section_register(sections.HUMAN_AUDIT, "ops.review_selectors.human_audit_series")

@@ -1,5 +1,6 @@
 """Reads of the review queue: a range's decisions in strata, a batch's progress, estimates and agreement."""
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -211,3 +212,46 @@ def batch_patterns(*, batch: ReviewBatch, top: int = 5) -> list:
     judged = [r for r in reviewed_items(batch=batch) if r.correct is not None]
     rows = [r.item.prediction.features or {} for r in judged]
     return error_patterns(rows, np.array([not r.correct for r in judged], dtype=bool), top=top)
+
+
+def _condition_sql(condition: dict) -> tuple[str, list]:
+    feature, kind, value = condition.get("feature"), condition.get("condition"), condition.get("value")
+    if not isinstance(feature, str) or not feature:
+        raise ValueError("feature")
+    if kind == "eq":
+        return "p.features @> %s::jsonb", [json.dumps({feature: value})]
+    if kind in ("le", "gt") and isinstance(value, int | float) and not isinstance(value, bool):
+        op = "<=" if kind == "le" else ">"
+        return (f"jsonb_typeof(p.features -> %s) = 'number' AND (p.features ->> %s)::float8 {op} %s",
+                [feature, feature, float(value)])  # fmt: skip
+    raise ValueError("condition")
+
+
+def matching_request_ids(*, model: MLModel, start: datetime, end: datetime, condition: dict) -> list[str]:
+    """Request ids of the model's decisions in [start, end) meeting ``condition``
+    ({"feature", "condition": "eq" | "le" | "gt", "value"}), oldest first."""
+    where, params = _condition_sql(condition)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT p.request_id FROM monitoring_prediction p WHERE p.model_id = %s AND p."timestamp" >= %s '
+            f'AND p."timestamp" < %s AND {where} ORDER BY p."timestamp", p.id',
+            [model.pk, start, end, *params],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def human_audit_series(*, model: MLModel, start: datetime, end: datetime) -> list[dict]:
+    """The model page's "human audit" points: each review batch whose period ends in [start, end],
+    at its period's middle, with its Hajek accuracy and 95% interval (batches with no review left out)."""
+    points = []
+    batches = ReviewBatch.objects.filter(model=model, end__gt=start, start__lt=end).select_related("model")
+    for batch in batches.order_by("start"):
+        summary = batch_summary(batch=batch)
+        estimate = summary["estimate"]
+        if estimate.get("accuracy") is None:
+            continue
+        low, high = estimate["ci"]
+        middle = batch.start + (batch.end - batch.start) / 2
+        points.append({"time": middle.isoformat(), "accuracy": estimate["accuracy"], "low": low, "high": high,
+                       "reviewed": summary["reviewed"], "batch": batch.pk})  # fmt: skip
+    return points

@@ -1,22 +1,27 @@
 """Pages of the review queue: batches (draw one, schedule), a batch's estimates, the reviewer's page."""
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from monitoring.models import MLModel
 
 from . import clock
-from .access import viewer_required
+from .access import actor_required, viewer_required
 from .explanations import explanation_context
-from .models import ReviewBatch, ReviewItem, ReviewSchedule
-from .review_selectors import batch_patterns, batch_summary, model_decision
-from .review_stats import describe_pattern
-from .services import review, user_can_review
+from .models import Relabel, ReviewBatch, ReviewItem, ReviewSchedule
+from .review_selectors import batch_patterns, batch_summary, matching_request_ids, model_decision
+from .review_stats import Pattern, describe_pattern
+from .services import parse_outcome, relabel, review, user_can_act, user_can_review
 from .views import decision_summary, feature_rows
 
 
@@ -111,7 +116,11 @@ def batches(request):
 def batch_detail(request, pk: int):
     batch = get_object_or_404(ReviewBatch.objects.select_related("model"), pk=pk)
     summary = batch_summary(batch=batch)
-    patterns = [describe_pattern(p) for p in batch_patterns(batch=batch)]
+    patterns = [
+        {"text": describe_pattern(p), "query": urlencode({"feature": p.feature, "condition": p.condition,
+                                                          "value": json.dumps(p.value)})}
+        for p in batch_patterns(batch=batch)
+    ]  # fmt: skip
     return render(request, "ops/review_batch.html",
                   {"nav": "ops", "tab": "reviews", "batch": batch, "summary": summary, "patterns": patterns})  # fmt: skip
 
@@ -123,13 +132,6 @@ def _outcome_choices(model: MLModel, classes) -> list[tuple[str, str, str]]:
     if model.task == "multiclass_classification" and classes:
         return [(str(c), str(c), str(k + 1)) for k, c in enumerate(classes[:9])]
     return []
-
-
-def _parse(model: MLModel, text: str):
-    from .services import parse_outcome
-
-    value = parse_outcome(text)
-    return value
 
 
 @reviewer_required
@@ -148,7 +150,7 @@ def review_page(request, pk: int):
             try:
                 result = review.review_record(
                     item=item, reviewer_name=request.user.get_username(), reviewer=request.user,
-                    outcome=_parse(batch.model, form.cleaned_data["outcome"]), note=form.cleaned_data["note"],
+                    outcome=parse_outcome(form.cleaned_data["outcome"]), note=form.cleaned_data["note"],
                 )  # fmt: skip
             except ValidationError as error:
                 _attach(form, error)
@@ -179,3 +181,98 @@ def review_page(request, pk: int):
             double=item.reviews_needed > 1, now=clock.now(), **explanation_context(prediction=prediction),
         )  # fmt: skip
     return render(request, "ops/review.html", context, status=400 if form.errors else 200)
+
+
+class RelabelForm(forms.Form):
+    label = forms.CharField(
+        max_length=200, help_text="The true outcome to record for every match, e.g. 1 or 0"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    expected = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+def _condition(request) -> dict:
+    try:
+        condition = {"feature": request.GET["feature"], "condition": request.GET["condition"],
+                     "value": json.loads(request.GET["value"])}  # fmt: skip
+    except (KeyError, ValueError):
+        raise Http404("Unknown pattern: give feature, condition (eq, le, gt) and a JSON value.") from None
+    if condition["condition"] not in ("eq", "le", "gt"):
+        raise Http404("Unknown pattern condition.")
+    return condition
+
+
+def _without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _describe(condition: dict) -> str:
+    text = describe_pattern(
+        Pattern(condition["feature"], condition["condition"], condition["value"], 1, 1, 0, 0, 1.0)
+    )
+    return text.split(":", 1)[0]
+
+
+@reviewer_required
+def pattern(request, pk: int):
+    """The decisions of the batch's period matching an error pattern, and their bulk relabel."""
+    batch = get_object_or_404(ReviewBatch.objects.select_related("model"), pk=pk)
+    condition = _condition(request)
+    try:
+        matches = matching_request_ids(
+            model=batch.model, start=batch.start, end=batch.end, condition=condition
+        )
+    except ValueError:
+        raise Http404("Unknown pattern condition.") from None
+    form = RelabelForm(request.POST or None)
+    preview = None
+    can_act = user_can_act(request.user)
+    if request.method == "POST":
+        if not can_act:
+            raise PermissionDenied("Relabelling needs the permission to act: ask an admin.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if request.POST.get("action") == "apply" and data["expected"] is not None:
+                    done = relabel.relabel_apply(
+                        actor=request.user, model=batch.model, start=batch.start, end=batch.end, condition=condition,
+                        label=parse_outcome(data["label"]), reason=data["reason"], description=_describe(condition),
+                        expected=data["expected"],
+                    )  # fmt: skip
+                    messages.success(request, f"Relabelled {done.entries.count()} decisions (relabel #{done.pk}); "
+                                              "you can undo it below.")  # fmt: skip
+                    return redirect(request.get_full_path())
+                relabel.normalise_label(model=batch.model, value=parse_outcome(data["label"]), field="label")
+                preview = relabel.relabel_preview(
+                    model=batch.model, start=batch.start, end=batch.end, condition=condition
+                )
+                form = RelabelForm(initial={**data, "expected": preview["to_relabel"]})
+            except ValidationError as error:
+                _attach(form, error)
+    page = Paginator(matches, 25).get_page(request.GET.get("page"))
+    relabels = Relabel.objects.filter(model=batch.model, description=_describe(condition)).select_related(
+        "created_by"
+    )
+    context = {"nav": "ops", "tab": "reviews", "batch": batch, "description": _describe(condition), "page": page,
+               "count": len(matches), "form": form, "preview": preview, "can_act": can_act, "relabels": relabels,
+               "query": _without_page(request)}  # fmt: skip
+    return render(request, "ops/review_pattern.html", context, status=400 if form.errors else 200)
+
+
+@actor_required
+def relabel_undo(request, pk: int):
+    if request.method != "POST":
+        raise Http404("Undo is a POST from the pattern page.")
+    try:
+        relabel.relabel_undo(actor=request.user, relabel_id=pk, reason=request.POST.get("reason", ""))
+    except Relabel.DoesNotExist:
+        raise Http404("No such relabel.") from None
+    except ValidationError as error:
+        for problems in error.message_dict.values():
+            messages.error(request, " ".join(problems))
+    else:
+        messages.success(request, f"Relabel #{pk} undone.")
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/ops/") else reverse("ops:reviews"))

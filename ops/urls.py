@@ -16,4 +16,6 @@ urlpatterns = [
     path("reviews/", review_views.batches, name="reviews"),
     path("reviews/<int:pk>/", review_views.batch_detail, name="review-batch"),
     path("reviews/<int:pk>/review/", review_views.review_page, name="review"),
+    path("reviews/<int:pk>/pattern/", review_views.pattern, name="review-pattern"),
+    path("relabels/<int:pk>/undo/", review_views.relabel_undo, name="relabel-undo"),
 ]

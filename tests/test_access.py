@@ -115,6 +115,8 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "ops:reviews": ACT,
     "ops:review-batch": ACT,
     "ops:review": ACT,
+    "ops:review-pattern": ACT,
+    "ops:relabel-undo": ACT,
     # API
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},

@@ -26,7 +26,7 @@ from monitoring.selectors.dashboard import (
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
 from .render import chart
-from .sections import IMPORTANCE, section
+from .sections import HUMAN_AUDIT, IMPORTANCE, section
 from .state import DashboardState, check_segment, range_links, state_from_query
 
 
@@ -86,6 +86,8 @@ def model_charts(
                 realised=[r.metrics.get(metric) for r in rows],
                 estimated=estimated,
                 coverage=[r.label_coverage for r in rows],
+                audits=(section(HUMAN_AUDIT, model=model, start=state.start, end=state.end) or [])
+                if metric == "accuracy" else [],
                 unit="minutes" if metric in ("mae", "rmse") and model.task == "regression" else "",
             ),
             description=f"Realised metric from labels (solid), {estimate_words}label coverage (bars).",

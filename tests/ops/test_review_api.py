@@ -231,3 +231,72 @@ def test_weekly_schedule_draws_its_share_once_a_week(loan):
     assert ReviewSchedule.objects.get(model=loan).last_run_at == now
     with pytest.raises(ValidationError):
         review.schedule_set(model=loan, weekly_share=0, double_share=0, max_size=5, enabled=True)
+
+
+def test_bulk_relabel_previews_audits_and_undoes(client_with, loan):
+    from ops.models import AuditRecord
+    from ops.services import relabel
+
+    agent = make_user("agent", SUPPORT_AGENTS)
+    start, end = T0, T0 + timedelta(days=1)
+    south = {"feature": "region", "condition": "eq", "value": "south"}
+    labels_ingest(model=loan, rows=[{"request_id": "r-0", "label": 1}])  # observed: stays
+    labels_ingest(model=loan, rows=[{"request_id": "r-3", "label": 1}], human_corrected=True)  # a human label
+    preview = relabel.relabel_preview(model=loan, start=start, end=end, condition=south)
+    assert preview == {"matching": 100, "to_relabel": 99, "observed_kept": 1}
+    with pytest.raises(ValidationError) as stale:
+        relabel.relabel_apply(actor=agent, model=loan, start=start, end=end, condition=south, label=0,
+                              reason="fraud ring", description="region is south", expected=98)  # fmt: skip
+    assert "preview again" in str(stale.value)
+    done = relabel.relabel_apply(actor=agent, model=loan, start=start, end=end, condition=south, label=0,
+                                 reason="fraud ring", description="region is south", expected=99)  # fmt: skip
+    labels = dict(Label.objects.filter(model=loan).values_list("request_id", "value"))
+    assert labels["r-0"] == 1 and labels["r-3"] == 0 and labels["r-6"] == 0 and "r-1" not in labels
+    record = AuditRecord.objects.get(action="relabel")
+    assert record.after["relabelled"] == 99 and record.actor_name == "agent"
+    sketches_compact_all()
+    perf = client_with("read").get(
+        "/api/v1/models/loan/performance/", {"start": start.isoformat(), "end": end.isoformat()}
+    )
+    assert perf.json()["labelled"] == 100
+    relabel.relabel_undo(actor=agent, relabel_id=done.pk, reason="wrong pattern")
+    labels = dict(Label.objects.filter(model=loan).values_list("request_id", "value"))
+    assert labels == {"r-0": 1, "r-3": 1}
+    assert AuditRecord.objects.get(action="undo_relabel").after == {
+        "restored": 1,
+        "removed": 98,
+        "left_changed": 0,
+    }
+    sketches_compact_all()
+    perf = client_with("read").get(
+        "/api/v1/models/loan/performance/", {"start": start.isoformat(), "end": end.isoformat()}
+    )
+    assert perf.json()["labelled"] == 2
+    with pytest.raises(ValidationError):
+        relabel.relabel_undo(actor=agent, relabel_id=done.pk, reason="again")
+    income = relabel.relabel_preview(
+        model=loan, start=start, end=end, condition={"feature": "income", "condition": "gt", "value": 649.5}
+    )
+    assert income["matching"] == 50
+
+
+def test_pattern_page_previews_then_relabels(client, loan):
+    agent = make_user("agent", SUPPORT_AGENTS)
+    client.force_login(agent)
+    batch = review.batch_create(
+        model=loan, start=T0, end=T0 + timedelta(days=1), size=20, double_share=0, seed=4
+    )
+    url = f"/ops/reviews/{batch.pk}/pattern/?feature=region&condition=eq&value=%22south%22"
+    page = client.get(url)
+    assert page.status_code == 200 and "100" in page.content.decode()
+    preview = client.post(url, {"label": "0", "reason": "fraud ring", "action": "preview"})
+    assert preview.status_code == 200 and "100 decisions will be relabelled" in preview.content.decode()
+    bad = client.post(url, {"label": "maybe", "reason": "x", "action": "preview"})
+    assert bad.status_code == 400 and "expected 0, 1, true or false" in bad.content.decode()
+    applied = client.post(url, {"label": "0", "reason": "fraud ring", "action": "apply", "expected": "100"})
+    assert applied.status_code == 302
+    assert Label.objects.filter(model=loan, human_corrected=True).count() == 100
+    assert (
+        client.get(f"/ops/reviews/{batch.pk}/pattern/?feature=region&condition=nope&value=1").status_code
+        == 404
+    )
