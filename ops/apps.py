@@ -34,4 +34,4 @@ class OpsConfig(AppConfig):
         post_migrate.connect(grant_act_permission, sender=self, dispatch_uid="ops.grant_act_permission")
         from monitoring.views import sections
 
-        sections.section_register(sections.HUMAN_AUDIT, "ops.review_selectors.human_audit_series")
+        sections.section_register(sections.HUMAN_AUDIT, "ops.review_charts.human_audit_chart")

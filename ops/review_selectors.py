@@ -239,19 +239,3 @@ def matching_request_ids(*, model: MLModel, start: datetime, end: datetime, cond
         )
         return [row[0] for row in cursor.fetchall()]
 
-
-def human_audit_series(*, model: MLModel, start: datetime, end: datetime) -> list[dict]:
-    """The model page's "human audit" points: each review batch whose period ends in [start, end],
-    at its period's middle, with its Hajek accuracy and 95% interval (batches with no review left out)."""
-    points = []
-    batches = ReviewBatch.objects.filter(model=model, end__gt=start, start__lt=end).select_related("model")
-    for batch in batches.order_by("start"):
-        summary = batch_summary(batch=batch)
-        estimate = summary["estimate"]
-        if estimate.get("accuracy") is None:
-            continue
-        low, high = estimate["ci"]
-        middle = batch.start + (batch.end - batch.start) / 2
-        points.append({"time": middle.isoformat(), "accuracy": estimate["accuracy"], "low": low, "high": high,
-                       "reviewed": summary["reviewed"], "batch": batch.pk})  # fmt: skip
-    return points

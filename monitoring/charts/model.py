@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from .base import (
     BLUE,
     DRIFT_SCALE,
-    GREEN,
     GREY,
     ORANGE,
     PURPLE,
@@ -46,16 +45,14 @@ def performance_figure(
     estimated: Sequence[float | None],
     coverage: Sequence[float | None],
     unit: str = "",
-    audits: Sequence[dict] = (),
 ) -> Figure:
     """Realised metric (solid) where labels exist, label-free estimate (dashed) where they
-    do not, human-audit estimates (diamonds with 95% intervals, from reviewed samples), and
-    label coverage (%) on a secondary axis."""
+    do not, and label coverage (%) on a secondary axis."""
     label = METRIC_LABELS.get(metric, metric)
     title = f"Performance over time: {label}"
     if not times:
         return empty_figure(title=title, reason="No predictions in this range.")
-    if not _any(realised) and not _any(estimated) and not audits:
+    if not _any(realised) and not _any(estimated):
         return empty_figure(
             title=title,
             reason="No labels yet and no label-free estimate for this model type in this range.",
@@ -83,20 +80,6 @@ def performance_figure(
                 "y": list(estimated),
                 "line": {"color": ORANGE, "width": 2, "dash": "dash"},
                 "hovertemplate": f"%{{x}}<br>estimated {label}: %{{y:.3f}}<extra></extra>",
-            }
-        )
-    if audits:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": f"{label} (human audit)",
-                "x": [a["time"] for a in audits],
-                "y": [a["accuracy"] for a in audits],
-                "error_y": {"type": "data", "symmetric": False, "array": [a["high"] - a["accuracy"] for a in audits],
-                            "arrayminus": [a["accuracy"] - a["low"] for a in audits]},
-                "marker": {"color": GREEN, "size": 10, "symbol": "diamond"},
-                "hovertemplate": f"%{{x}}<br>human audit {label}: %{{y:.3f}}<extra></extra>",
             }
         )
     data.append(

@@ -86,8 +86,6 @@ def model_charts(
                 realised=[r.metrics.get(metric) for r in rows],
                 estimated=estimated,
                 coverage=[r.label_coverage for r in rows],
-                audits=(section(HUMAN_AUDIT, model=model, start=state.start, end=state.end) or [])
-                if metric == "accuracy" else [],
                 unit="minutes" if metric in ("mae", "rmse") and model.task == "regression" else "",
             ),
             description=f"Realised metric from labels (solid), {estimate_words}label coverage (bars).",
@@ -154,6 +152,12 @@ def model_page(request, slug: str):
     )
     reference_rate = reference_positive_rate(version=version) if version and model.task == "binary_classification" else None
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate)
+    audit = section(
+        HUMAN_AUDIT, model=model, start=state.start, end=state.end, times=window_times(rows),
+        realised=[r.metrics.get("accuracy") for r in rows], estimated=[r.estimated.get("accuracy") for r in rows],
+    )  # fmt: skip
+    if audit:
+        charts.insert(1, audit)
     importance = section(IMPORTANCE, version=version, start=state.start, end=state.end) if version else None
     if importance and state.segment:
         chart_ = importance["chart"]

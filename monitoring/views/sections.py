@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 IMPORTANCE = "importance"  # (*, version, start, end) -> {"chart", "flags", "more_flags"}
 DEPENDENCE = "dependence"  # (*, version, feature, label, start, end, unit) -> chart
 WATERFALL = "waterfall"  # (*, prediction) -> {"chart", "explanation"}
-HUMAN_AUDIT = "human_audit"  # (*, model, start, end) -> [{"time", "accuracy", "low", "high", "reviewed"}]
+HUMAN_AUDIT = "human_audit"  # (*, model, start, end, times, realised, estimated) -> chart or None
 
 _builders: dict[str, str] = {}
 
