@@ -25,7 +25,8 @@ def normalise_label(*, model: MLModel, value, field: str):
     errors = RowErrors(1)
     out = check_labels([value], errors, task=model.task, classes=model_classes(model=model), name=field)
     if errors.by_row:
-        raise ValidationError({field: "; ".join(errors.by_row[0])})
+        problems = "; ".join(message.removeprefix(f"{field}: ") for message in errors.by_row[0])
+        raise ValidationError({field: f"The label could not be recorded: {problems}"})
     return out[0]
 
 
