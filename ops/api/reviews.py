@@ -3,8 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +15,13 @@ from monitoring.models import MLModel
 from ..models import ReviewBatch
 from ..review_selectors import batch_summary
 from ..services import review
+from .review_serializers import (
+    ReviewBatchCreatedSerializer,
+    ReviewBatchRequestSerializer,
+    ReviewBatchStatusSerializer,
+    ReviewResultsAnswerSerializer,
+    ReviewResultSerializer,
+)
 
 MAX_RESULTS_BYTES = 8 * 1024 * 1024
 
@@ -41,20 +47,13 @@ def _moment(payload: dict, key: str):
     return moment
 
 
-ITEM = inline_serializer("ReviewItem", {"request_id": serializers.CharField(), "stratum": serializers.CharField(),
-                                         "inclusion_probability": serializers.FloatField()})  # fmt: skip
-
-
 class ReviewBatchCreateView(APIView):
     permission_classes = [scope_required("ops")]
 
     @extend_schema(
-        request=inline_serializer("ReviewBatchRequest", {
-            "size": serializers.IntegerField(), "start": serializers.DateTimeField(), "end": serializers.DateTimeField(),
-            "double_share": serializers.FloatField(required=False)}),
-        responses={201: inline_serializer("ReviewBatchCreated", {"id": serializers.IntegerField(), "items": ITEM}),
-                   **error_responses(400, 401, 403, 404, 413)},
-    )  # fmt: skip
+        request=ReviewBatchRequestSerializer,
+        responses={201: ReviewBatchCreatedSerializer, **error_responses(400, 401, 403, 404, 413)},
+    )
     def post(self, request, slug: str):
         """Draw a stratified random sample of the model's decisions in [start, end) for review; each item
         carries the probability it had of being drawn."""
@@ -85,12 +84,9 @@ class ReviewResultsView(APIView):
     permission_classes = [scope_required("ops")]
 
     @extend_schema(
-        request=inline_serializer("ReviewResult", {"request_id": serializers.CharField(), "label": serializers.JSONField(),
-                                                  "reviewer": serializers.CharField(), "note": serializers.CharField(required=False)},
-                                  many=True),
-        responses={200: OpenApiResponse(description="{recorded, duplicates, labels_written, observed_label_disagreements}"),
-                   **error_responses(400, 401, 403, 404, 413)},
-    )  # fmt: skip
+        request=ReviewResultSerializer(many=True),
+        responses={200: ReviewResultsAnswerSerializer, **error_responses(400, 401, 403, 404, 413)},
+    )
     def post(self, request, id: int):
         """Record reviews; each first review of a decision becomes its human label (an observed label is
         never replaced: a disagreement is counted instead). A reviewer's second review of a decision counts once."""
@@ -105,9 +101,7 @@ class ReviewResultsView(APIView):
 class ReviewBatchView(APIView):
     permission_classes = [scope_required("ops")]
 
-    @extend_schema(responses={200: OpenApiResponse(description="{reviewed, estimate: {accuracy, ci: [low, high], "
-                                                               "precision?, recall?}, agreement, ...}"),
-                              **error_responses(401, 403, 404)})  # fmt: skip
+    @extend_schema(responses={200: ReviewBatchStatusSerializer, **error_responses(401, 403, 404)})
     def get(self, request, id: int):
         """Progress and the Hajek estimates of the batch (weighted by inverse inclusion probability)."""
         batch = get_object_or_404(ReviewBatch.objects.select_related("model"), pk=id)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from core.roles import DATA_SCIENTISTS, SUPPORT_AGENTS
 from explain.models import Explanation, ModelArtifact
 from monitoring.models import Prediction
+from ops.models import ReviewBatch
 from ops.review_selectors import batch_summary, population_strata
 from ops.services import review
 from tests.monitoring.dashboard_factories import loan_scenario
@@ -79,3 +80,29 @@ def test_reviewing_needs_the_reviewer_permission(client):
     page = client.get(f"/ops/reviews/{batch.pk}/review/")
     assert page.status_code == 200 and "True outcome" in page.content.decode()
     assert "Reviews" in client.get("/ops/").content.decode()
+
+
+@pytest.mark.django_db
+def test_batch_and_schedule_forms(client):
+    version = loan_scenario(slug="loan", days=1, per_hour=5, shift_day=1, null_day=0, labelled_days=0, end=END)
+    client.force_login(make_user("agent", SUPPORT_AGENTS))
+    day = (END - timedelta(days=1)).date().isoformat()
+    made = client.post("/ops/reviews/", {"form": "batch", "model": "loan", "start": day, "end": END.date().isoformat(),
+                                         "size": "7", "double_share": "0.2"})  # fmt: skip
+    assert made.status_code == 302
+    batch = ReviewBatch.objects.get(model=version.model)
+    assert made["Location"] == f"/ops/reviews/{batch.pk}/" and batch.size == 7 and batch.items.filter(reviews_needed=2).count() == 1
+    page = client.get(made["Location"]).content.decode()
+    assert "0</strong> of 7 sampled decisions reviewed" in page
+    bad = client.post("/ops/reviews/", {"form": "batch", "model": "loan", "start": END.date().isoformat(), "end": day,
+                                        "size": "0", "double_share": "0.9"})  # fmt: skip
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert "The last day must not be before the first." in html and "greater than or equal to 1" in html
+    empty = client.post("/ops/reviews/", {"form": "batch", "model": "loan", "start": "2020-01-01", "end": "2020-01-02",
+                                          "size": "5", "double_share": "0"})  # fmt: skip
+    assert empty.status_code == 400 and "No decisions of loan" in empty.content.decode()
+    saved = client.post("/ops/reviews/", {"form": "schedule", "model": "loan", "weekly_share": "0.05",
+                                          "double_share": "0.1", "max_size": "300", "enabled": "on"})  # fmt: skip
+    assert saved.status_code == 302
+    assert "loan: 5% of each week" in client.get("/ops/reviews/").content.decode()
