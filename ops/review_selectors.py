@@ -146,8 +146,8 @@ def batch_summary(*, batch: ReviewBatch) -> dict:
     judged = [r for r in done if r.correct is not None]
     estimate: dict = {"accuracy": None, "ci": None, "n": len(judged)}
     if judged:
-        probs = np.array([r.item.inclusion_probability for r in judged])
         strata = np.array([r.item.stratum for r in judged], dtype=object)
+        probs = reviewed_probabilities(judged, strata, population)
         correct = np.array([r.correct for r in judged], dtype=float)
         accuracy = hajek_ratio(correct, np.ones(len(judged)), probs, strata, population)
         estimate.update(accuracy=accuracy.value, ci=[accuracy.low, accuracy.high])
@@ -186,6 +186,18 @@ def batch_summary(*, batch: ReviewBatch) -> dict:
         "agreement": agreement(done),
         "observed_label_disagreements": len(disagreeing),
     }
+
+
+def reviewed_probabilities(judged: list[ReviewedItem], strata: np.ndarray, population: dict[str, int]) -> np.ndarray:
+    """Inclusion probabilities of the reviewed items. Once a stratum is fully reviewed these are the
+    drawn ones (n_h / N_h); while it is partly reviewed, its reviewed items stand for the whole stratum
+    (r_h / N_h), as if the unreviewed ones were missing at random within it, so a stratum reviewed
+    faster than another does not tilt the estimate."""
+    reviewed = Counter(strata.tolist())
+    return np.array(
+        [reviewed[r.item.stratum] / population[r.item.stratum] if population.get(r.item.stratum)
+         else r.item.inclusion_probability for r in judged]
+    )  # fmt: skip
 
 
 def agreement(done: list[ReviewedItem]) -> dict:

@@ -300,3 +300,20 @@ def test_pattern_page_previews_then_relabels(client, loan):
         client.get(f"/ops/reviews/{batch.pk}/pattern/?feature=region&condition=nope&value=1").status_code
         == 404
     )
+
+
+def test_a_partly_reviewed_batch_weights_each_stratum_by_its_reviewed_share(loan):
+    batch = review.batch_create(model=loan, start=T0, end=T0 + timedelta(days=1), size=60, double_share=0, seed=5)
+    population = {name: pair[0] for name, pair in batch.allocation.items()}
+    reviewed = {}
+    for item in batch.items.order_by("position"):
+        if item.stratum == "uniform" and sum(s == "uniform" for s, _ in reviewed.values()) >= 10:
+            continue  # only 10 uniform items reviewed, every near-threshold one
+        decided = int(item.prediction.score >= 0.5)
+        truth = decided if item.stratum == "uniform" else 1 - decided
+        review.review_record(item=item, reviewer_name="ann", outcome=truth)
+        reviewed[item.request_id] = (item.stratum, truth == decided)
+    # Direct: each stratum's accuracy weighted by its population share.
+    by = {name: [ok for s, ok in reviewed.values() if s == name] for name in population}
+    expected = sum(population[n] * np.mean(v) for n, v in by.items() if v) / sum(population[n] for n, v in by.items() if v)
+    assert batch_summary(batch=batch)["estimate"]["accuracy"] == pytest.approx(expected)
