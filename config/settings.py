@@ -176,6 +176,10 @@ VIGIL_IMPORTANCE_SHARE_JUMP = envfloat("VIGIL_IMPORTANCE_SHARE_JUMP", "0.05")
 # Ops console: boosts are temporary by default and can never outlast the maximum.
 VIGIL_BOOST_MAX_DAYS = envint("VIGIL_BOOST_MAX_DAYS", "30")
 VIGIL_BOOST_DEFAULT_DAYS = envint("VIGIL_BOOST_DEFAULT_DAYS", "7")
+# Review queue: the largest sample one batch may draw, and the score band around the threshold
+# that counts as "near the threshold" (a stratum of its own).
+VIGIL_REVIEW_MAX_SIZE = envint("VIGIL_REVIEW_MAX_SIZE", "5000")
+VIGIL_REVIEW_NEAR_THRESHOLD = envfloat("VIGIL_REVIEW_NEAR_THRESHOLD", "0.05")
 # First retry delay of a lifecycle webhook call (doubling after each failure, capped at 10 minutes).
 VIGIL_WEBHOOK_BACKOFF_SECONDS = envfloat("VIGIL_WEBHOOK_BACKOFF_SECONDS", "2")
 VIGIL_RERANK_MAX_CANDIDATES = envint("VIGIL_RERANK_MAX_CANDIDATES", "10000")
@@ -235,6 +239,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Each app adds its periodic tasks here (name -> {"task": ..., "schedule": seconds}).
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["ops-review-schedules"] = {"task": "ops.tasks.review_schedules_task", "schedule": 3600}
 CELERY_BEAT_SCHEDULE["explain-importance-trends"] = {"task": "explain.tasks.importance_trends_task", "schedule": 3600}
 # Compact appended sketches, then fan out analyses of versions whose windows changed.
 CELERY_BEAT_SCHEDULE["lifecycle-watch"] = {"task": "lifecycle.tasks.lifecycle_watch_task", "schedule": 3600}

@@ -26,7 +26,7 @@ def deliver_webhook_task(self, delivery_id: int) -> bool:
 def backoff(retries: int) -> float:
     from django.conf import settings
 
-    base = getattr(settings, "VIGIL_WEBHOOK_BACKOFF_SECONDS", 2.0)
+    base = settings.VIGIL_WEBHOOK_BACKOFF_SECONDS
     return min(base * 2**retries, 600.0)
 
 

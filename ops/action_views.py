@@ -137,7 +137,7 @@ def correct(request, model_slug: str, request_id: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.decision_correct(
+            correction = services.decision_correct(
                 actor=request.user,
                 prediction=prediction,
                 corrected_outcome=services.parse_outcome(data["corrected_outcome"]),
@@ -148,6 +148,12 @@ def correct(request, model_slug: str, request_id: str):
             _attach_errors(form, error)
         else:
             messages.success(request, f"Decision {prediction.request_id} corrected.")
+            if correction.label_kept is not None:
+                messages.warning(
+                    request,
+                    f"Not recorded as label: the observed label {correction.label_kept!r} stays. Your "
+                    "correction is kept and counted as a disagreement with it.",
+                )
             return redirect("ops:decision", model_slug=model_slug, request_id=request_id)
     return _render(
         request,

@@ -7,7 +7,7 @@ from django.db import models
 
 from monitoring.models import MLModel, Prediction
 
-from .apps import ACT_CODENAME
+from .apps import ACT_CODENAME, REVIEW_CODENAME
 
 CHANGE_SEQUENCE = "ops_override_change_seq"
 
@@ -115,6 +115,8 @@ class Correction(models.Model):
     corrected_outcome = models.JSONField()
     reason = models.TextField()
     recorded_as_label = models.BooleanField(default=False)
+    # The observed (not human) label the correction disagreed with and left in place.
+    label_kept = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -135,6 +137,8 @@ class AuditRecord(models.Model):
         BOOST = "boost", "Boost an item"
         REVOKE = "revoke", "Revoke an override"
         CORRECT = "correct", "Correct a decision"
+        RELABEL = "relabel", "Relabel decisions in bulk"
+        UNDO_RELABEL = "undo_relabel", "Undo a bulk relabel"
 
     actor_id = models.BigIntegerField(null=True)
     actor_name = models.CharField(max_length=150)
@@ -164,3 +168,139 @@ class AuditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit records are immutable.")
+
+
+class ReviewBatch(models.Model):
+    """A stratified random sample of one model's decisions in [start, end), for people to review."""
+
+    class Source(models.TextChoices):
+        ON_DEMAND = "on_demand", "On demand"
+        SCHEDULED = "scheduled", "Weekly schedule"
+
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    population = models.IntegerField()
+    size = models.IntegerField()
+    double_share = models.FloatField(default=0.1)
+    # stratum -> [N_h, n_h]
+    allocation = models.JSONField(default=dict)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ON_DEMAND)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ops_review_batch"
+        ordering = ["-created_at", "-id"]
+        permissions = [(REVIEW_CODENAME, "Can review sampled decisions")]
+
+
+class ReviewItem(models.Model):
+    batch = models.ForeignKey(ReviewBatch, on_delete=models.CASCADE, related_name="items")
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+    request_id = models.CharField(max_length=200)
+    position = models.IntegerField()
+    stratum = models.CharField(max_length=32)
+    inclusion_probability = models.FloatField()
+    # 2 for the share of items reviewed twice to measure agreement.
+    reviews_needed = models.SmallIntegerField(default=1)
+
+    class Meta:
+        db_table = "ops_review_item"
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "request_id"], name="uniq_review_item_request"),
+            models.CheckConstraint(
+                condition=models.Q(inclusion_probability__gt=0, inclusion_probability__lte=1),
+                name="review_item_probability",
+            ),
+        ]
+
+
+class ReviewAssignment(models.Model):
+    """A reviewer holding, having reviewed or having skipped an item of the page's queue."""
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"
+        REVIEWED = "reviewed", "Reviewed"
+        SKIPPED = "skipped", "Skipped"
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ops_review_assignment"
+        constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="uniq_review_assignment")]
+
+
+class Review(models.Model):
+    """One reviewer's verdict on one item. A second submission by the same reviewer counts once."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The API names reviewers by a string; the page uses the username.
+    reviewer_name = models.CharField(max_length=150)
+    outcome = models.JSONField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ops_review"
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["item", "reviewer_name"], name="uniq_review_reviewer")]
+
+
+class ReviewSchedule(models.Model):
+    """Draw a batch of a share of a model's decisions of the past week, once a week."""
+
+    model = models.OneToOneField(MLModel, on_delete=models.CASCADE, related_name="+")
+    weekly_share = models.FloatField()
+    double_share = models.FloatField(default=0.1)
+    max_size = models.IntegerField(default=500)
+    enabled = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ops_review_schedule"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weekly_share__gt=0, weekly_share__lte=1), name="review_schedule_share"
+            )
+        ]
+
+
+class Relabel(models.Model):
+    """A bulk relabel of the decisions matching an error pattern; undoable from its entries."""
+
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="+")
+    description = models.TextField()
+    conditions = models.JSONField()
+    label = models.JSONField()
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ops_relabel"
+        ordering = ["-created_at", "-id"]
+
+
+class RelabelEntry(models.Model):
+    relabel = models.ForeignKey(Relabel, on_delete=models.CASCADE, related_name="entries")
+    request_id = models.CharField(max_length=200)
+    # The human label replaced (null: there was none). Observed labels are never relabelled.
+    previous = models.JSONField(null=True)
+
+    class Meta:
+        db_table = "ops_relabel_entry"

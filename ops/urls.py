@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import action_views, views
+from . import action_views, review_views, views
 
 app_name = "ops"
 urlpatterns = [
@@ -13,4 +13,9 @@ urlpatterns = [
     path("overrides/boost/", action_views.boost, name="boost"),
     path("overrides/<int:pk>/revoke/", action_views.revoke, name="revoke"),
     path("audit/", views.audit, name="audit"),
+    path("reviews/", review_views.batches, name="reviews"),
+    path("reviews/<int:pk>/", review_views.batch_detail, name="review-batch"),
+    path("reviews/<int:pk>/review/", review_views.review_page, name="review"),
+    path("reviews/<int:pk>/pattern/", review_views.pattern, name="review-pattern"),
+    path("relabels/<int:pk>/undo/", review_views.relabel_undo, name="relabel-undo"),
 ]

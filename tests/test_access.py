@@ -135,6 +135,12 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "alerts:log": DASHBOARDS,
     "alerts:message": DASHBOARDS,
     "alerts:feedback": PUBLIC,  # a signed one-click link from an email: the token is the credential
+    # Review queue: the reviewer permission (agents and admins by default)
+    "ops:reviews": ACT,
+    "ops:review-batch": ACT,
+    "ops:review": ACT,
+    "ops:review-pattern": ACT,
+    "ops:relabel-undo": ACT,
     # API
     "schema": {"GET": PUBLIC},
     "api-docs": {"GET": PUBLIC},
@@ -162,6 +168,9 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "api-lifecycle": {"GET": scope("read"), "PATCH": scope("admin")},
     "api-promote": {"POST": scope("admin")},
     "api-threshold": {"GET": scope("read"), "POST": scope("admin")},
+    "ops-reviews": {"POST": scope("ops")},
+    "ops-review": {"GET": scope("ops")},
+    "ops-review-results": {"POST": scope("ops")},
     # Django admin (staff only)
     "admin:index": STAFF,
     "admin:login": PUBLIC,

@@ -71,6 +71,9 @@ COVERED = {
     ("get", "/api/v1/models/{slug}/alerts/"),
     ("get", "/api/v1/models/{slug}/silences/"),
     ("post", "/api/v1/models/{slug}/silences/"),
+    ("post", "/api/v1/models/{slug}/reviews/"),
+    ("get", "/api/v1/reviews/{id}/"),
+    ("post", "/api/v1/reviews/{id}/results/"),
 }
 
 
@@ -343,3 +346,29 @@ def test_alert_rules_alerts_and_silences(client_with):
     check(read.post("/api/v1/models/loan-default/silences/", {"until": until, "reason": "x"}, format="json"),
           "post", silences, 403)
     assert len(check(read.get("/api/v1/models/loan-default/silences/"), "get", silences, 200)) == 1
+def test_review_samples(client_with, monitored):
+    ops = client_with("ops")
+    draw_url, status_url, results_url = (
+        "/api/v1/models/{slug}/reviews/", "/api/v1/reviews/{id}/", "/api/v1/reviews/{id}/results/"
+    )
+    days = {"start": T0.isoformat(), "end": (T0 + timedelta(days=2)).isoformat()}
+    created = check(post_json(ops, "/api/v1/models/loan/reviews/", {"size": 40, **days}), "post", draw_url, 201)
+    assert len(created["items"]) == 40 and created["population"] == 1200
+    check(post_json(ops, "/api/v1/models/loan/reviews/", {"size": "x", **days}), "post", draw_url, 400)
+    check(post_json(ops, "/api/v1/models/nope/reviews/", {"size": 4, **days}), "post", draw_url, 404)
+    check(post_json(client_with("read"), "/api/v1/models/loan/reviews/", {"size": 4, **days}), "post", draw_url, 403)
+    url = f"/api/v1/reviews/{created['id']}/"
+    empty = check(ops.get(url), "get", status_url, 200)
+    assert empty["reviewed"] == 0 and empty["estimate"]["accuracy"] is None
+    items = created["items"]
+    rows = [{"request_id": i["request_id"], "label": k % 2, "reviewer": "ann"} for k, i in enumerate(items)]
+    rows += [{"request_id": i["request_id"], "label": 1, "reviewer": "bob", "note": "sure"}
+             for i in items if i["reviews_needed"] == 2]  # fmt: skip
+    check(post_json(ops, url + "results/", rows), "post", results_url, 200)
+    check(post_json(ops, url + "results/", [{"request_id": "nope", "label": 1, "reviewer": "ann"}]),
+          "post", results_url, 400)  # fmt: skip
+    check(post_json(ops, "/api/v1/reviews/999999/results/", rows), "post", results_url, 404)
+    body = check(ops.get(url), "get", status_url, 200)
+    assert body["reviewed"] == 40 and 0 <= body["estimate"]["ci"][0] <= body["estimate"]["accuracy"]
+    assert body["agreement"]["pairs"] == 4 and body["estimate"]["precision"]["n"] >= 0
+    check(ops.get("/api/v1/reviews/999999/"), "get", status_url, 404)

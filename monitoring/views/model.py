@@ -29,7 +29,7 @@ from monitoring.selectors.health import health_and_conditions
 from .access import scientist_required
 from .insights import PRIMARY_METRIC, summarise
 from .render import chart
-from .sections import IMPORTANCE, LIFECYCLE_MODEL, section
+from .sections import HUMAN_AUDIT, IMPORTANCE, LIFECYCLE_MODEL, section
 from .state import DashboardState, check_segment, range_links, state_from_query
 
 
@@ -194,6 +194,12 @@ def model_page(request, slug: str):
     )
     charts = model_charts(model=model, version=version, rows=rows, state=state, reference_label_rate=reference_rate,
                           performance=performance_view(conditions, rows, metric) if conditions else None)
+    audit = section(
+        HUMAN_AUDIT, model=model, start=state.start, end=state.end, times=window_times(rows),
+        realised=[r.metrics.get("accuracy") for r in rows], estimated=[r.estimated.get("accuracy") for r in rows],
+    )  # fmt: skip
+    if audit:
+        charts.insert(1, audit)
     importance = section(IMPORTANCE, version=version, start=state.start, end=state.end) if version else None
     if importance and state.segment:
         chart_ = importance["chart"]

@@ -12,6 +12,7 @@ DEPENDENCE = "dependence"  # (*, version, feature, label, start, end, unit) -> c
 WATERFALL = "waterfall"  # (*, prediction) -> {"chart", "explanation"}
 LIFECYCLE_MODEL = "lifecycle_model"  # (*, request, model) -> HTML of the model page's lifecycle card
 LIFECYCLE_VERSION = "lifecycle_version"  # (*, request, version) -> HTML of the version page's card
+HUMAN_AUDIT = "human_audit"  # (*, model, start, end, times, realised, estimated) -> chart or None
 
 _builders: dict[str, str] = {}
 

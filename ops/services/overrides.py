@@ -1,61 +1,27 @@
-"""Writes of the ops console. Each action writes its audit record in the same transaction."""
+"""Overrides serving applies on top of a model: blacklist, boost, revoke (each audited)."""
 
 import math
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from core.locks import LockSpace, advisory_lock
-from monitoring.models import Label, MLModel, Prediction
+from monitoring.models import MLModel
 
-from . import clock, targets
-from .apps import ACT_PERMISSION
-from .models import AuditRecord, Correction, Override, OverrideState, next_change_seq
-
-# Reasons are shown in every row of the console's tables and in serving's rerank answers.
-REASON_MAX_LENGTH = 1000
-ITEM_MAX_LENGTH = 200
-# A x100 multiplier or a +-100 additive boost already puts any item first or last; beyond that a
-# value is a typo, and with large scores it would overflow to infinity.
-MULTIPLIER_RANGE = (0.01, 100.0)
-ADDITIVE_MAX = 100.0
-
-
-def user_can_act(user) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm(ACT_PERMISSION))
-
-
-def boost_max_days() -> int:
-    return settings.VIGIL_BOOST_MAX_DAYS
-
-
-def boost_default_days() -> int:
-    return settings.VIGIL_BOOST_DEFAULT_DAYS
-
-
-def _require_actor(actor) -> None:
-    if not user_can_act(actor):
-        raise PermissionDenied("You are not allowed to act on overrides or decisions.")
-
-
-def _lock_item(item_id: str) -> None:
-    """Serialise writes about one item across all processes until the transaction ends, so two
-    agents acting on the same item at once see each other's entries."""
-    advisory_lock(LockSpace.OPS_ITEM, item_id)
-
-
-def _clean_text(value: str | None, field: str, label: str, max_length: int = REASON_MAX_LENGTH) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise ValidationError({field: f"{label} is required."})
-    if len(text) > max_length:
-        raise ValidationError(
-            {field: f"{label} must be at most {max_length:,} characters (it has {len(text):,})."}
-        )
-    return text
+from .. import clock, targets
+from ..models import AuditRecord, Override, OverrideState, next_change_seq
+from .common import (
+    ADDITIVE_MAX,
+    ITEM_MAX_LENGTH,
+    MULTIPLIER_RANGE,
+    audit,
+    boost_default_days,
+    boost_max_days,
+    clean_text,
+    lock_item,
+    require_actor,
+)
 
 
 def override_snapshot(override: Override) -> dict:
@@ -75,23 +41,6 @@ def override_snapshot(override: Override) -> dict:
     }
 
 
-def _audit(*, actor, action: str, obj, reason: str, before, after, model_slug="", item_id="", request_id=""):
-    return AuditRecord.objects.create(
-        actor_id=actor.pk,
-        actor_name=actor.get_username(),
-        created_at=clock.now(),
-        action=action,
-        object_type=obj._meta.model_name,
-        object_id=obj.pk,
-        model_slug=model_slug or "",
-        item_id=item_id or "",
-        request_id=request_id or "",
-        reason=reason,
-        before=before,
-        after=after,
-    )
-
-
 def _live(queryset, at: datetime):
     """Overrides that apply at ``at`` or will later: not revoked, not ended."""
     return queryset.filter(revoked_at__isnull=True).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
@@ -104,7 +53,7 @@ def _create_override(
     override = Override.objects.create(
         model=model, item_id=item_id, reason=reason, created_by=actor, created_at=now, **fields
     )
-    _audit(
+    audit(
         actor=actor,
         action=action,
         obj=override,
@@ -126,15 +75,15 @@ def override_blacklist(
 
     The returned override carries ``warnings``: a never-served item (cold start), and boosts of the
     item that stop mattering because a blacklisted item is removed whatever its boost."""
-    _require_actor(actor)
-    item_id = _clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
-    reason = _clean_text(reason, "reason", "A reason")
+    require_actor(actor)
+    item_id = clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
+    reason = clean_text(reason, "reason", "A reason")
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     warnings = targets.override_target_check(model=model, item_id=item_id, kind=Override.Kind.BLACKLIST)
     with transaction.atomic():
-        _lock_item(item_id)
+        lock_item(item_id)
         existing = _live(Override.objects.filter(kind=Override.Kind.BLACKLIST, item_id=item_id), now)
         scope = Q(model__isnull=True) | Q(model=model) if model else Q(model__isnull=True)
         duplicate = existing.filter(scope).select_related("model").first()
@@ -206,18 +155,18 @@ def override_boost(
     (default a week later, at most VIGIL_BOOST_MAX_DAYS). One boost per item and model at a time, none
     on an item blacklisted during that period, none on a model whose decisions are not about items.
     The returned override carries ``warnings`` (a never-served item: cold start)."""
-    _require_actor(actor)
+    require_actor(actor)
     if model is None:
         raise ValidationError({"model": "Choose the model whose scores the boost changes."})
-    item_id = _clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
-    reason = _clean_text(reason, "reason", "A reason")
+    item_id = clean_text(item_id, "item_id", "Item", ITEM_MAX_LENGTH)
+    reason = clean_text(reason, "reason", "A reason")
     now = clock.now()
     starts_at = starts_at or now
     ends_at = ends_at or starts_at + timedelta(days=boost_default_days())
     value = _validate_boost(mode, value, starts_at, ends_at, now)
     warnings = targets.override_target_check(model=model, item_id=item_id, kind=Override.Kind.BOOST)
     with transaction.atomic():
-        _lock_item(item_id)
+        lock_item(item_id)
         overlapping = (
             _live(Override.objects.filter(kind=Override.Kind.BOOST, item_id=item_id, model=model), now)
             .filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
@@ -256,8 +205,8 @@ def override_boost(
 
 def override_revoke(*, actor, override_id: int, reason: str) -> Override:
     """End an active or scheduled override now. Expired and revoked ones are left as they are."""
-    _require_actor(actor)
-    reason = _clean_text(reason, "reason", "A reason")
+    require_actor(actor)
+    reason = clean_text(reason, "reason", "A reason")
     with transaction.atomic():
         override = (
             Override.objects.select_for_update(of=("self",)).select_related("model").get(pk=override_id)
@@ -273,7 +222,7 @@ def override_revoke(*, actor, override_id: int, reason: str) -> Override:
             revoked_at=now, revoked_by=actor, revoke_reason=reason, change_seq=next_change_seq()
         )
         override.refresh_from_db()
-        _audit(
+        audit(
             actor=actor,
             action=AuditRecord.Action.REVOKE,
             obj=override,
@@ -284,75 +233,3 @@ def override_revoke(*, actor, override_id: int, reason: str) -> Override:
             item_id=override.item_id,
         )
     return override
-
-
-def parse_outcome(text: str):
-    """An outcome typed in a form: numbers and true/false become JSON values, the rest stays text."""
-    value = (text or "").strip()
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            number = cast(value)
-        except ValueError:
-            continue
-        if math.isfinite(number):
-            return number
-    return value
-
-
-def decision_correct(
-    *, actor, prediction: Prediction, corrected_outcome, reason: str, record_as_label: bool = False
-) -> Correction:
-    """Record that ``prediction`` should have been ``corrected_outcome``. With ``record_as_label`` the
-    outcome also becomes the prediction's label, marked human-corrected for monitoring."""
-    _require_actor(actor)
-    if corrected_outcome is None or corrected_outcome == "":
-        raise ValidationError({"corrected_outcome": "The corrected outcome is required."})
-    reason = _clean_text(reason, "reason", "A reason")
-    now = clock.now()
-    with transaction.atomic():
-        previous = Label.objects.filter(
-            model_id=prediction.model_id, request_id=prediction.request_id
-        ).first()
-        correction = Correction.objects.create(
-            prediction=prediction,
-            corrected_outcome=corrected_outcome,
-            reason=reason,
-            recorded_as_label=record_as_label,
-            created_by=actor,
-            created_at=now,
-        )
-        if record_as_label:
-            _record_label(prediction=prediction, outcome=corrected_outcome, at=now)
-        _audit(
-            actor=actor,
-            action=AuditRecord.Action.CORRECT,
-            obj=correction,
-            reason=reason,
-            before={
-                "prediction": prediction.prediction,
-                "score": prediction.score,
-                "label": previous.value if previous else None,
-            },
-            after={"corrected_outcome": corrected_outcome, "recorded_as_label": record_as_label},
-            model_slug=prediction.model.slug,
-            item_id=prediction.item_id or "",
-            request_id=prediction.request_id,
-        )
-    return correction
-
-
-def _record_label(*, prediction: Prediction, outcome, at: datetime) -> None:
-    # Labels belong to ingestion; its public service keeps matching and counting in one place.
-    from monitoring.services.labels import labels_ingest
-
-    result = labels_ingest(
-        model=prediction.model,
-        rows=[{"request_id": prediction.request_id, "label": outcome, "timestamp": at.isoformat()}],
-        human_corrected=True,
-    )
-    if result.get("rejected"):
-        problems = "; ".join(str(r.get("errors", r)) for r in result["rejected"])
-        raise ValidationError({"corrected_outcome": f"The label could not be recorded: {problems}"})
