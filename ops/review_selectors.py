@@ -35,7 +35,8 @@ class Population:
 def population_strata(*, model: MLModel, start: datetime, end: datetime) -> Population:
     """Every decision of ``model`` in [start, end) with its stratum (see review_stats.STRATA)."""
     rows = list(
-        model.prediction_set.filter(timestamp__gte=start, timestamp__lt=end)
+        # Served decisions only: a shadow version's prediction of the same request is not a decision.
+        model.prediction_set.filter(timestamp__gte=start, timestamp__lt=end, served=True)
         .order_by("id")
         .values_list("id", "request_id", "score", "version__threshold", "item_id")
     )
@@ -66,7 +67,7 @@ def population_strata(*, model: MLModel, start: datetime, end: datetime) -> Popu
 UNUSUAL_SQL = """
 SELECT e.prediction_id, e.contributions -> 0 ->> 'feature'
 FROM explain_explanation e JOIN monitoring_prediction p ON p.id = e.prediction_id
-WHERE p.model_id = %s AND p."timestamp" >= %s AND p."timestamp" < %s
+WHERE p.model_id = %s AND p.served AND p."timestamp" >= %s AND p."timestamp" < %s
 """
 
 
@@ -245,7 +246,7 @@ def matching_request_ids(*, model: MLModel, start: datetime, end: datetime, cond
     where, params = _condition_sql(condition)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT p.request_id FROM monitoring_prediction p WHERE p.model_id = %s AND p."timestamp" >= %s '
+            f'SELECT p.request_id FROM monitoring_prediction p WHERE p.model_id = %s AND p.served AND p."timestamp" >= %s '
             f'AND p."timestamp" < %s AND {where} ORDER BY p."timestamp", p.id',
             [model.pk, start, end, *params],
         )
