@@ -19,8 +19,9 @@ FLAGS_LISTED = 8
 
 def importance_section(*, version: ModelVersion, start: datetime, end: datetime, top: int = 8) -> dict:
     """The SHAP importance trend of the range with the jump flags marked, and the flags."""
-    flags = selectors.importance_flags(version=version, start=start, end=end)
     trend = selectors.importance_trend(version=version, start=start, end=end)
+    # Flags are raised on computed days only: without a trend there are none to read.
+    flags = selectors.importance_flags(version=version, start=start, end=end) if trend else []
     labels = {f["name"]: f.get("display_name") or f["name"] for f in version.features}
     reason = ""
     if not trend:

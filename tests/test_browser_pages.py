@@ -115,7 +115,11 @@ def test_pages_a_new_user_tripped_over(demo, page, browser):
     scientist.goto(f"{base}/models/delivery-time/?range=30d")
     scientist.wait_for_function(ALL_RENDERED, timeout=30_000)
     caption = scientist.locator("#performance ~ p").inner_text()
-    assert caption == "Realised metric from labels (solid), label coverage (bars)."
+    # It names what the health verdict adds to the chart (intervals, the reference and its band), no estimate.
+    assert caption == (
+        "Realised metric from labels (solid, with 95% intervals; faint where labels are too few or not in yet, "
+        "which the verdict does not judge), reference (dotted) and its expected band (shaded), label coverage (bars)."
+    )
     assert not scientist.locator("#performance .scatterlayer path.js-line[style*='dasharray']").count()
     summary = scientist.locator(".summary").inner_text()
     assert not re.search(r"\bmae\b", summary), summary

@@ -20,6 +20,11 @@ class Severity(models.TextChoices):
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
+def learned_threshold() -> str:
+    """The default threshold: the health baselines' verdict (a callable, as JSONField defaults must be)."""
+    return "learned"
+
+
 class AlertRule(models.Model):
     """When a health finding becomes an alert, and who hears of it.
 
@@ -32,7 +37,7 @@ class AlertRule(models.Model):
     kind = models.CharField(max_length=32, choices=[(k, k) for k in KINDS])
     features = models.JSONField(default=list, blank=True)
     granularity = models.CharField(max_length=8, choices=[("hour", "hour"), ("day", "day")], default="hour")
-    threshold = models.JSONField(default="learned")
+    threshold = models.JSONField(default=learned_threshold)
     for_windows = models.PositiveSmallIntegerField(default=2)
     keep_firing_for = models.PositiveSmallIntegerField(default=1)
     lookback_hours = models.PositiveIntegerField(default=48)

@@ -3,10 +3,23 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, Min, OuterRef
+from django.db import connection
 from django.utils import timezone
 
-from monitoring.models import AnalysisResult, ModelVersion, ReferenceProfile, SketchPartial, WindowSketch
+from monitoring.models import ModelVersion
+
+LATE_SQL = """
+SELECT LEAST(
+  (SELECT min(created_at) FROM monitoring_sketch_partial WHERE version_id = %(v)s AND created_at < %(cutoff)s),
+  (SELECT min(ws.changed_at) FROM monitoring_window_sketch ws
+    WHERE ws.version_id = %(v)s AND ws.granularity IN ('hour', 'day') AND ws.changed_at < %(cutoff)s
+      -- no profile: nothing can be analysed, so nothing is late
+      AND EXISTS (SELECT 1 FROM monitoring_reference_profile rp WHERE rp.version_id = %(v)s)
+      AND NOT EXISTS (SELECT 1 FROM monitoring_analysis_result ar
+                       WHERE ar.version_id = ws.version_id AND ar.granularity = ws.granularity
+                         AND ar.window_start = ws.window_start AND ar.segment = ws.segment
+                         AND ar.sketch_changed_at >= ws.changed_at)))
+"""
 
 
 def analyses_late_since(*, version: ModelVersion) -> datetime | None:
@@ -14,19 +27,10 @@ def analyses_late_since(*, version: ModelVersion) -> datetime | None:
 
     Compaction (every VIGIL_COMPACT_SECONDS) merges partial sketches into windows and then
     analyses changed windows. A partial still waiting, or a window changed but not analysed,
-    after several periods means the worker or beat is not running. None when on time.
+    after several periods means the worker or beat is not running. None when on time. One
+    query (the model page counts its queries).
     """
     cutoff = timezone.now() - timedelta(seconds=settings.VIGIL_ANALYSIS_LATE_SECONDS)
-    moments = [SketchPartial.objects.filter(version=version, created_at__lt=cutoff).aggregate(at=Min("created_at"))["at"]]
-    if ReferenceProfile.objects.filter(version=version).exists():  # no profile: nothing can be analysed
-        analysed = AnalysisResult.objects.filter(
-            version=version,
-            granularity=OuterRef("granularity"),
-            window_start=OuterRef("window_start"),
-            segment=OuterRef("segment"),
-            sketch_changed_at__gte=OuterRef("changed_at"),
-        )
-        pending = WindowSketch.objects.filter(version=version, granularity__in=("hour", "day"), changed_at__lt=cutoff)
-        moments.append(pending.exclude(Exists(analysed)).aggregate(at=Min("changed_at"))["at"])
-    moments = [moment for moment in moments if moment is not None]
-    return min(moments) if moments else None
+    with connection.cursor() as cursor:
+        cursor.execute(LATE_SQL, {"v": version.pk, "cutoff": cutoff})
+        return cursor.fetchone()[0]

@@ -208,7 +208,9 @@ def model_page(request, slug: str):
     # Spikes are read at the finest granularity with results: a day's 24% nulls may be an hour's 40%.
     fine = (
         window_rows(version=version, granularity="hour", start=state.start, end=state.end, segment=state.segment)
-        if version and rows and state.granularity == "day" else None
+        # Only a day with some nulls, out-of-range or unseen values can hide an hour's peak.
+        if version and state.granularity == "day" and any(any(v for v, _ in r.worst.values()) for r in rows)
+        else None
     )
     summary = summarise(
         rows=rows, granularity=state.granularity, metric=PRIMARY_METRIC.get(model.task, "accuracy"), labels=labels,
