@@ -7,7 +7,9 @@ class LifecycleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from monitoring.selectors.health import finding_provider_register
         from monitoring.views import sections
 
         sections.section_register(sections.LIFECYCLE_MODEL, "lifecycle.sections.model_section")
         sections.section_register(sections.LIFECYCLE_VERSION, "lifecycle.sections.version_section")
+        finding_provider_register("lifecycle.selectors.staleness.staleness_findings")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Min
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import AnalysisResult, ModelVersion
@@ -65,14 +66,16 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
 
 
 def _read(version, rules, cursors, now) -> list[Condition]:
-    # A rule that never consumed a window starts at the version's first analysed window (not at
-    # 1970: the health selector lists missing windows, and there would be half a million).
-    first = (AnalysisResult.objects.filter(version=version).order_by("window_start")
-             .values_list("window_start", flat=True).first())
-    if first is None:
-        return []
+    # A rule that never consumed a window starts at the version's first analysed window of its
+    # granularity (not at 1970: the health selector lists missing windows, and there would be half
+    # a million; nor at its first day's midnight: the hours before its first prediction held none).
+    firsts = dict(AnalysisResult.objects.filter(version=version).order_by().values_list("granularity")
+                  .annotate(first=Min("window_start")))
     found: list[Condition] = []
     for granularity in {r.granularity for r in rules}:
+        first = firsts.get(granularity)
+        if first is None:
+            continue
         starts = [max(cursors[r.id].window_end, first) if r.id in cursors else first
                   for r in rules if r.granularity == granularity]
         found += conditions_read(version=version, granularity=granularity, start=min(starts), end=now + STEP[granularity],

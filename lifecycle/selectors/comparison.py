@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+from django.utils import timezone
 
 from lifecycle.comparison import Rules, Side, compare_paired, compare_unpaired, decisions
 from lifecycle.stats import ranking
-from monitoring.models import MLModel, ModelVersion
+from monitoring.models import MLModel, ModelVersion, Prediction
 from monitoring.selectors.pairs import paired_predictions
 from monitoring.selectors.profile import profile_load
+from ops.selectors import overrides_active
 
 from .labelled import labelled_rows
 from .policy import policy_get
@@ -57,6 +59,7 @@ def comparison_get(
         body["ranking"] = {
             "jaccard_at_10": ranking.jaccard_at_k(groups, pairs.score_a, pairs.score_b, k=10),
             "mean_rank_displacement": ranking.mean_rank_displacement(groups, pairs.score_a, pairs.score_b),
+            "overrides": _override_moves(model, a, groups, pairs),
         }
     if len(pairs) < rules.min_pairs:
         # Canary / A-B traffic: disjoint requests, compared unpaired with an anytime-valid sequence.
@@ -67,6 +70,43 @@ def comparison_get(
     if with_pairs:
         body["_pairs"] = (pairs, side_a, side_b)
     return body
+
+
+MOVED_ITEMS = 20  # items listed per override kind, the most moved first
+
+
+def _override_moves(model: MLModel, a: ModelVersion, groups: np.ndarray, pairs) -> dict:
+    """Where the items under an active blacklist or boost rank under each version (0: top of its
+    day's list): per kind, the mean shift (b - a; positive: b ranks them lower) and the items."""
+    active = overrides_active(model_id=model.pk, at=timezone.now())
+    kinds = {"blacklist": set(active.blacklist), "boost": set(active.boosts)}
+    watched = kinds["blacklist"] | kinds["boost"]
+    out: dict = {kind: {"items": 0, "rows": 0, "mean_rank_shift": None, "moved": []} for kind in kinds}
+    if not watched:
+        return out
+    # Joined on the item (indexed), not on a list of every paired request id.
+    item_of = dict(Prediction.objects.filter(model=model, version=a, item_id__in=watched)
+                   .values_list("request_id", "item_id"))
+    if not item_of:
+        return out
+    items = np.array([item_of.get(r) for r in pairs.request_ids], dtype=object)
+    _, codes = np.unique(groups, return_inverse=True)
+    rank_a = ranking.ranks_within(codes, pairs.score_a)
+    rank_b = ranking.ranks_within(codes, pairs.score_b)
+    for kind, ids in kinds.items():
+        mask = np.array([i in ids for i in items], dtype=bool)
+        if not mask.any():
+            continue
+        moved = []
+        for item in sorted(set(items[mask])):
+            rows = items == item
+            moved.append({"item_id": item, "rows": int(rows.sum()), "mean_rank_a": float(rank_a[rows].mean()),
+                          "mean_rank_b": float(rank_b[rows].mean())})
+        moved.sort(key=lambda m: -abs(m["mean_rank_b"] - m["mean_rank_a"]))
+        out[kind] = {"items": len(moved), "rows": int(mask.sum()),
+                     "mean_rank_shift": ranking.mean_rank_shift(groups, pairs.score_a, pairs.score_b, mask),
+                     "moved": moved[:MOVED_ITEMS]}
+    return out
 
 
 def _unpaired_verdict(unpaired: dict, rules: Rules, paired: int) -> tuple[str, str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from lifecycle.models import Policy
 from lifecycle.staleness import age_days, training_period
-from monitoring.models import MLModel
+from monitoring.health import Finding
+from monitoring.models import MLModel, ModelVersion
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.selectors.registry import version_production
 
@@ -43,3 +46,29 @@ def staleness_get(*, model: MLModel, now: datetime | None = None) -> dict:
         "age_days": age, "max_age_days": policy.max_age_days, "stale": stale, "finding": finding,
         "label_debt": {"rows": rows, "labelled": labelled, "unlabelled": max(rows - labelled, 0), "days": DEBT_DAYS},
     }
+
+
+def staleness_findings(*, versions: Sequence[ModelVersion], now: datetime) -> dict[int, list[Finding]]:
+    """A ``staleness`` finding for each version whose training data ended more than its model's
+    maximum age before ``now`` (monitoring's health verdict calls this through its provider hook).
+    No query unless a version's metadata names its training period; then one."""
+    periods = {v.pk: training_period(v.metadata) for v in versions}
+    dated = [v for v in versions if periods[v.pk] is not None]
+    out: dict[int, list[Finding]] = {v.pk: [] for v in versions}
+    if not dated:
+        return out
+    limits = dict(Policy.objects.filter(model_id__in={v.model_id for v in dated}).values_list("model_id",
+                                                                                               "max_age_days"))
+    default = Policy._meta.get_field("max_age_days").default
+    for version in dated:
+        end = periods[version.pk][1]
+        limit = limits.get(version.model_id, default)
+        age = (now - end).total_seconds() / 86400
+        if age > limit:
+            out[version.pk].append(Finding(
+                kind="staleness", severity="warning", metric="age_days", value=round(age, 1),
+                expected=(0, limit), since=end + timedelta(days=limit), basis="training data period in the metadata",
+                summary=f"{version.version} was trained on data up to {end.date()}, {age:.0f} days ago "
+                        f"(maximum {limit}).",
+            ))
+    return out

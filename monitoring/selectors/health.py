@@ -15,9 +15,19 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from django.db import connection
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from monitoring.engine.stats.baselines import label_delay
-from monitoring.health import Context, Health, WindowCondition, WindowStats, conditions, verdict, window_stats
+from monitoring.health import (
+    Context,
+    Finding,
+    Health,
+    WindowCondition,
+    WindowStats,
+    conditions,
+    verdict,
+    window_stats,
+)
 from monitoring.health.windows import STEP, missing_windows
 from monitoring.models import ModelVersion
 
@@ -39,6 +49,26 @@ SELECT id, computed_at, version_id, window_start,
  WHERE version_id = ANY(%s) AND granularity = %s AND segment = %s AND window_start >= %s AND window_start < %s
  ORDER BY version_id, window_start
 """
+
+# Findings judged outside monitoring (staleness, by the model lifecycle): apps built on monitoring
+# register the dotted path of a provider from their AppConfig.ready(), as page sections do, so
+# monitoring never imports them. A provider is ``(*, versions, now) -> {version id: [Finding]}``,
+# called once per verdict for every version (a fixed number of queries, whatever their number).
+_FINDING_PROVIDERS: list[str] = []
+
+
+def finding_provider_register(path: str) -> None:
+    if path not in _FINDING_PROVIDERS:
+        _FINDING_PROVIDERS.append(path)
+
+
+def _extra_findings(versions: Sequence[ModelVersion], now: datetime) -> dict[int, list[Finding]]:
+    out: dict[int, list[Finding]] = {v.pk: [] for v in versions}
+    for path in _FINDING_PROVIDERS:
+        for vid, found in import_string(path)(versions=versions, now=now).items():
+            out[vid] += found
+    return out
+
 
 # Parsed windows per process, keyed by (result id, computed_at), as the dashboards' rows: a
 # result is rewritten only with a new computed_at, so a cached entry is never stale.
@@ -162,9 +192,10 @@ def _verdicts(versions: Sequence[ModelVersion], days: dict[int, list[WindowStats
         if gap:
             judged[version.pk].append((WindowStats(start=newest_closed, granularity="day"), gap))
     _quality_peaks(judged, now)
+    extra = _extra_findings(versions, now)
     return {
-        v.pk: verdict(windows=judged[v.pk], ctx=contexts[v.pk]) if v.pk in judged
-        else verdict(windows=[], ctx=Context(task=v.model.task, now=now))
+        v.pk: verdict(windows=judged[v.pk], ctx=contexts[v.pk], extra=extra[v.pk]) if v.pk in judged
+        else verdict(windows=[], ctx=Context(task=v.model.task, now=now), extra=extra[v.pk])
         for v in versions
     }
 
