@@ -82,6 +82,10 @@ class EvaluationCursor(models.Model):
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="cursors")
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     window_end = models.DateTimeField()
+    # What the last evaluation read: the newest analysis it saw (computed_at) and its ``now``. A
+    # window not re-analysed since and started before that ``now`` is not read again.
+    analysed_through = models.DateTimeField(null=True, blank=True)
+    read_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "version"], name="uniq_alert_cursor")]

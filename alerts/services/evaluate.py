@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import AnalysisResult, ModelVersion
@@ -20,6 +20,9 @@ from .notify import incidents_enqueue
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+# Analyses of a version are serialised (a lock held until commit), so one committed after a read
+# was computed after it; the slack only covers clock skew between workers.
+RECOMPUTE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -50,27 +53,45 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         # One evaluation of a version at a time: cursors and streaks are read-modify-write.
         advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
         cursors = {c.rule_id: c for c in EvaluationCursor.objects.filter(version=version, rule__in=rules)}
-        found = conditions if conditions is not None else _read(version, rules, cursors, now)
+        analysed = None
+        if conditions is not None:
+            found = conditions
+        else:
+            found, analysed = _read(version, rules, cursors, now)
         alerts = {a.fingerprint: a for a in Alert.objects.filter(version=version, rule__in=rules)}
         transitions: list[Transition] = []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
             transitions += _rule_evaluate(rule, version, found, cursor, alerts, now)
+            if analysed is not None:
+                cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
-                if cursor.window_end > EPOCH:
+                if cursor.window_end > EPOCH or analysed is not None:
                     cursor.save()
             else:
-                cursor.save(update_fields=["window_end"])
+                cursor.save(update_fields=["window_end", "analysed_through", "read_until"])
         incidents_enqueue(model=version.model, transitions=transitions, now=now)
     return transitions
 
 
-def _read(version, rules, cursors, now) -> list[Condition]:
+def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | None]:
+    """The conditions the rules still need, and the newest analysis time they were read at.
+
+    A rule's cursor stops at its oldest window not judged yet (labels not matured), so reading
+    from the cursors alone would re-judge the same old windows every cycle. Those windows are
+    read again only when re-analysed since the last read (new labels recompute them), as are
+    windows starting after the last read's ``now`` (new, or missing: no data)."""
+    results = AnalysisResult.objects.filter(version=version)
+    analysed = results.aggregate(analysed=Max("computed_at"))["analysed"]
+    if analysed is None:
+        return [], None
     # A rule that never consumed a window starts at the version's first analysed window of its
     # granularity (not at 1970: the health selector lists missing windows, and there would be half
     # a million; nor at its first day's midnight: the hours before its first prediction held none).
-    firsts = dict(AnalysisResult.objects.filter(version=version).order_by().values_list("granularity")
-                  .annotate(first=Min("window_start")))
+    firsts = dict(results.order_by().values_list("granularity").annotate(first=Min("window_start")))
+    # A rule with no cursor yet (new rule, first evaluation) reads everything from the first window.
+    marks = [cursors.get(r.id) for r in rules]
+    complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
     found: list[Condition] = []
     for granularity in {r.granularity for r in rules}:
         first = firsts.get(granularity)
@@ -78,9 +99,17 @@ def _read(version, rules, cursors, now) -> list[Condition]:
             continue
         starts = [max(cursors[r.id].window_end, first) if r.id in cursors else first
                   for r in rules if r.granularity == granularity]
-        found += conditions_read(version=version, granularity=granularity, start=min(starts), end=now + STEP[granularity],
+        start = min(starts)
+        if complete:
+            seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK
+            since = min(c.read_until for c in marks) - STEP[granularity]
+            changed = (results.filter(granularity=granularity, segment="", window_start__gte=start,
+                                      window_start__lt=since, computed_at__gt=seen)
+                       .aggregate(start=Min("window_start"))["start"])
+            start = max(start, min(changed or since, since))
+        found += conditions_read(version=version, granularity=granularity, start=start, end=now + STEP[granularity],
                                  now=now)
-    return found
+    return found, analysed
 
 
 def _rank(rule, c: Condition) -> int:

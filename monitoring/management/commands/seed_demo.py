@@ -27,6 +27,20 @@ DEMO_USERS = (
     ("scientist", "vigil-scientist", roles.DATA_SCIENTISTS, False),
     ("agent", "vigil-agent", roles.SUPPORT_AGENTS, False),
 )
+# Daily rules an admin would add for loan-default (the defaults watch hour windows, too thin for
+# labels at demo traffic). Labels come 2-5 days late, so a rule on realised performance only ever
+# judges windows that ended days ago: its lookback is a week, or it could never notify. Windows
+# older than a rule's lookback (the day-12 null spike) are history on the alert page, not mail.
+DEMO_ALERT_RULES = {
+    "loan-default": [
+        {"name": "Performance fell (daily)", "kind": "performance", "granularity": "day", "threshold": "learned",
+         "for_windows": 1, "severity": "critical", "recipients": ["subscribers"], "lookback_hours": 168},
+        {"name": "Concept drift (daily)", "kind": "concept_drift", "granularity": "day", "threshold": "learned",
+         "for_windows": 1, "severity": "critical", "recipients": ["subscribers"], "lookback_hours": 168},
+        {"name": "Data quality (daily)", "kind": "quality", "granularity": "day", "threshold": "learned",
+         "for_windows": 1, "severity": "warning", "recipients": ["subscribers"]},
+    ],
+}
 
 
 class Command(BaseCommand):
@@ -68,6 +82,14 @@ class Command(BaseCommand):
             # The hourly beat task would get there too, but the demo should show trends at once.
             for slug in pending_slugs:
                 call_command("compute_importance", model=slug)
+        if not no_metrics and "evaluate_alerts" in get_commands():
+            # What the pipeline does after each analysis: loan-default's concept shift fires, its
+            # null spike has come and gone; the demo users hear of what falls in the rules' lookback.
+            for slug in pending_slugs:
+                for rule in DEMO_ALERT_RULES.get(slug, ()):
+                    tolerate_existing(lambda r=rule, s=slug: client._request("POST", f"/api/v1/models/{s}/alert-rules/",
+                                                                              json_body=r))
+                call_command("evaluate_alerts", model=slug, subscribe=[name for name, *_ in DEMO_USERS])
         self.stdout.write(self.style.SUCCESS(f"Demo seeded in {time.monotonic() - started:.1f}s"))
 
     def send(self, client: VigilClient, demo) -> None:

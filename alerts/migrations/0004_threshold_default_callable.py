@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0002_default_rules_for_existing_models'),
+        ('alerts', '0003_cursor_read_watermark'),
     ]
 
     operations = [
