@@ -253,7 +253,7 @@ def results_record(*, batch: ReviewBatch, rows) -> dict:
 
 CLAIM_SQL = """
 SELECT i.id FROM ops_review_item i
-WHERE i.batch_id = %(batch)s
+WHERE i.batch_id = %(batch)s AND i.id <> ALL(%(passed)s::bigint[])
   AND NOT EXISTS (SELECT 1 FROM ops_review_assignment a WHERE a.item_id = i.id AND a.reviewer_id = %(user)s)
   AND NOT EXISTS (SELECT 1 FROM ops_review r WHERE r.item_id = i.id AND r.reviewer_name = %(name)s)
   AND (SELECT count(*) FROM ops_review r WHERE r.item_id = i.id)
@@ -262,6 +262,14 @@ WHERE i.batch_id = %(batch)s
 ORDER BY i.position
 LIMIT 1
 FOR UPDATE OF i SKIP LOCKED
+"""
+# Run again once the item's row lock is ours: a fresh statement sees claims committed by a reviewer
+# who held the lock while CLAIM_SQL's snapshot was taken (FOR UPDATE re-checks only the item row).
+TAKEN_SQL = """
+SELECT (SELECT count(*) FROM ops_review r WHERE r.item_id = %(item)s)
+     + (SELECT count(*) FROM ops_review_assignment a WHERE a.item_id = %(item)s AND a.status = 'claimed'
+        AND a.claimed_at > %(fresh)s)
+     >= (SELECT reviews_needed FROM ops_review_item WHERE id = %(item)s)
 """
 
 
@@ -284,19 +292,26 @@ def item_claim(*, batch: ReviewBatch, reviewer) -> ReviewItem | None:
         )
         if held is not None:
             return held.item
+        passed: list[int] = []
         with connection.cursor() as cursor:
-            cursor.execute(
-                CLAIM_SQL,
-                {
-                    "batch": batch.pk,
-                    "user": reviewer.pk,
-                    "name": reviewer.get_username(),
-                    "fresh": now - CLAIM_TTL,
-                },
-            )
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            while True:
+                cursor.execute(
+                    CLAIM_SQL,
+                    {
+                        "batch": batch.pk,
+                        "user": reviewer.pk,
+                        "name": reviewer.get_username(),
+                        "fresh": now - CLAIM_TTL,
+                        "passed": passed,
+                    },
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    return None
+                cursor.execute(TAKEN_SQL, {"item": row[0], "fresh": now - CLAIM_TTL})
+                if not cursor.fetchone()[0]:
+                    break
+                passed.append(row[0])
         ReviewAssignment.objects.update_or_create(
             item_id=row[0],
             reviewer=reviewer,
