@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import Attempt, Delivery, Event, GateEvaluation, Policy
 
 
@@ -8,27 +10,14 @@ class PolicyAdmin(admin.ModelAdmin):
     list_display = ["model", "margin", "min_pairs", "min_labels", "auto_rollback", "max_age_days", "updated_at"]
 
 
-class ReadOnly(admin.ModelAdmin):
-    """The audit is written by services only: readable here, never edited."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Event)
-class EventAdmin(ReadOnly):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "model", "kind", "version", "previous", "actor", "forced"]
     list_filter = ["kind", "forced"]
 
 
 @admin.register(GateEvaluation)
-class GateEvaluationAdmin(ReadOnly):
+class GateEvaluationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "model", "candidate", "baseline", "outcome"]
 
 
@@ -40,6 +29,6 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnly):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "event", "url", "status", "delivered_at"]
     inlines = [AttemptInline]
