@@ -90,10 +90,10 @@ def latency(runs: int, sink) -> list[float]:
     env = {**os.environ}
     python = sys.executable
     children = [
-        subprocess.Popen([python, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "2",
-                          "--loglevel", "WARNING"], cwd=ROOT, env=env),
-        subprocess.Popen([python, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
-                          "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile", ""], cwd=ROOT, env=env),
+        subprocess.Popen([python, "-m", "celery", "-A", "config", "worker", "-Q", "engine,explain,notify,maintenance",
+                          "-P", "threads", "-c", "2", "--loglevel", "WARNING"], cwd=ROOT, env=env),
+        subprocess.Popen([python, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING", "--pidfile", ""],
+                         cwd=ROOT, env=env),
     ]
     out = []
     try:

@@ -32,6 +32,10 @@ LOGINS = (("admin", "vigil-admin", "Admins"), ("scientist", "vigil-scientist", "
           ("agent", "vigil-agent", "Support agents"))  # fmt: skip
 
 
+# settings.VIGIL_QUEUES (this module runs before Django is set up; tests/test_queues.py compares them).
+QUEUES = ("engine", "explain", "notify", "maintenance")
+
+
 class Stopped(Exception):
     """Raised in the main thread by SIGTERM/SIGINT/SIGHUP so every exit path runs the same cleanup."""
 
@@ -55,10 +59,12 @@ def service_commands(python: str, host: str, port: int, workers: int) -> dict[st
         "web": [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", str(workers),
                 "--worker-class", "gthread", "--threads", "8", "--timeout", "30", "--graceful-timeout", "10",
                 "--no-control-socket", "--access-logfile", "-"],
-        "worker": [python, "-m", "celery", "-A", "config", "worker", "-P", "threads", "-c", "2",
-                   "--loglevel", "INFO"],
-        "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-                 "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile", ""],
+        # One worker for every queue on a laptop: two threads, and the broker takes the queues
+        # in turn, so an alert waits for at most one running task, not for a whole backlog.
+        "worker": [python, "-m", "celery", "-A", "config", "worker", "-Q", ",".join(QUEUES), "-P", "threads",
+                   "-c", "2", "--loglevel", "INFO"],
+        # The scheduler is settings.CELERY_BEAT_SCHEDULER (core.beat: one leader among beats).
+        "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO", "--pidfile", ""],
     }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import plotly
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from .database import parse_database_url
 from .env import envbool, envfloat, envint, envlist
@@ -235,7 +236,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The beat also resumes unfinished re-folds every minute (monitoring.tasks).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("VIGIL_BROKER_VISIBILITY_SECONDS", "900")}
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "False")
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per workload, so a backlog of one kind never waits in front of another (a SHAP
+# backlog must not delay an alert): deployments run workers per queue (docker-compose.yml),
+# `make run` one worker consuming all four. Every task of ours has a route (tests/test_queues.py):
+# exact names first, then name patterns, so housekeeping tasks added later (partitions,
+# retention) land on "maintenance" without an edit here.
+VIGIL_QUEUES = ("engine", "explain", "notify", "maintenance")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in VIGIL_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"  # a consumed queue all the same, should a route be missing
+CELERY_TASK_ROUTES = {
+    # engine: compaction, analyses and reference-profile re-folds (CPU on numpy, minutes at most).
+    "monitoring.tasks.compact_sketches_task": {"queue": "engine"},
+    "monitoring.tasks.analyse_version_task": {"queue": "engine"},
+    "monitoring.tasks.build_reference_profile_task": {"queue": "engine"},
+    # explain: SHAP (importance trends per version): the costliest work, seconds to minutes per task.
+    "explain.tasks.*": {"queue": "explain"},
+    # notify: alert evaluation and delivery (email, webhooks, lifecycle webhook calls): short, latency-bound.
+    "alerts.tasks.*": {"queue": "notify"},
+    "lifecycle.tasks.deliver_webhook_task": {"queue": "notify"},
+    # maintenance: slow housekeeping that nobody waits for.
+    "lifecycle.tasks.lifecycle_watch_task": {"queue": "maintenance"},
+    "ops.tasks.*": {"queue": "maintenance"},
+    "*.tasks.*partition*": {"queue": "maintenance"},
+    "*.tasks.*retention*": {"queue": "maintenance"},
+}
+CELERY_BEAT_SCHEDULER = "core.beat:GuardedScheduler"
+# Only one beat sends even if several run (core.beat): a standby tries the lock this often,
+# so it takes over at most this long after the leader dies.
+VIGIL_BEAT_STANDBY_SECONDS = envfloat("VIGIL_BEAT_STANDBY_SECONDS", "5")
+# Save each entry's last run right after sending it: a standby that takes over reads them and
+# does not send again what the dead leader just sent (the default saves every 3 minutes).
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = "UTC"
 # Each app adds its periodic tasks here (name -> {"task": ..., "schedule": seconds}).
 CELERY_BEAT_SCHEDULE: dict = {}
