@@ -76,6 +76,7 @@ def test_every_place_that_starts_a_worker_consumes_every_queue():
     assert command[command.index("-Q") + 1].split(",") == list(settings.VIGIL_QUEUES)
     # Workers started without -Q (the in-process test workers) consume every declared queue.
     assert sorted(app.amqp.queues) == sorted(settings.VIGIL_QUEUES)
+    assert sorted(app.amqp.queues.consume_from) == sorted(settings.VIGIL_QUEUES)
 
 
 def _waiting(queue: str) -> int:
@@ -113,5 +114,8 @@ def test_a_shap_backlog_does_not_delay_an_alert(settings):
         assert Notification.objects.get().status == Status.SENT
         assert _waiting("explain") == backlog  # nothing of the backlog was taken by the notify worker
     finally:
+        # A worker started with queues= narrows the app's own selection: give later in-process
+        # workers (other tests) every queue back.
+        app.amqp.queues.select(list(settings.VIGIL_QUEUES))
         app.control.purge()
         controller.stop()
