@@ -105,8 +105,9 @@ def backward(apps, schema_editor) -> None:
         cursor.execute(INDEXES)
         cursor.execute(f"INSERT INTO monitoring_prediction ({COLUMNS}) "
                        f"SELECT {COLUMNS} FROM monitoring_prediction_partitioned")
-        cursor.execute("ALTER TABLE monitoring_prediction ADD CONSTRAINT uniq_prediction_version_request "
-                       "UNIQUE (model_id, version_id, request_id) INCLUDE (\"timestamp\", score, decision_code)")
+        # An index, as Django created it in 0013 (whose reverse drops it with DROP INDEX).
+        cursor.execute("CREATE UNIQUE INDEX uniq_prediction_version_request ON monitoring_prediction "
+                       "(model_id, version_id, request_id) INCLUDE (\"timestamp\", score, decision_code)")
         cursor.execute("SELECT setval(pg_get_serial_sequence('monitoring_prediction', 'id'), %s, %s)",
                        [last_value, is_called])
         cursor.execute("DROP TABLE monitoring_prediction_partitioned")

@@ -18,6 +18,7 @@ a migration and a command never race on the catalog.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -125,16 +126,36 @@ def partition_ensure(*, start: datetime) -> str | None:
     return name
 
 
-def partition_drop(*, name: str) -> None:
-    """DETACH and DROP one week partition (all its rows go at once, no row-by-row DELETE).
-    A partition already gone is not an error (two retention runs)."""
+def partition_drop(*, name: str, still_droppable: Callable[[str], bool]) -> bool:
+    """DETACH and DROP one week partition (all its rows go at once, no row-by-row DELETE) if
+    ``still_droppable(name)`` says so once the partition is locked: a late row that arrived
+    after the caller decided (another model's straggler) is seen then, and the partition kept.
+    Returns whether it was dropped; a partition already gone is not an error (two runs)."""
     with transaction.atomic(), connection.cursor() as cur:
         advisory_lock(LockSpace.RAW_PARTITIONS, PARENT)
         cur.execute(
             "SELECT 1 FROM pg_inherits WHERE inhparent = to_regclass(%s) AND inhrelid = to_regclass(%s)", [PARENT, name]
         )
         if cur.fetchone() is None:
-            return
+            return False
         cur.execute("SET LOCAL lock_timeout = %s", [DDL_LOCK_TIMEOUT])
+        cur.execute(f'LOCK TABLE "{name}" IN ACCESS EXCLUSIVE MODE')
+        if not still_droppable(name):
+            return False
         cur.execute(f'ALTER TABLE "{PARENT}" DETACH PARTITION "{name}"')
         cur.execute(f'DROP TABLE "{name}"')
+    return True
+
+
+def partition_model_ids(*, table: str) -> list[int]:
+    """The models having rows in one partition: a skip scan of its unique index (one index
+    probe per model, however many rows), so retention can judge a week of tens of millions."""
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            WITH RECURSIVE m AS (
+                (SELECT model_id FROM "{table}" ORDER BY model_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT model_id FROM "{table}" WHERE model_id > m.model_id ORDER BY model_id LIMIT 1)
+                  FROM m WHERE m.model_id IS NOT NULL)
+            SELECT model_id FROM m WHERE model_id IS NOT NULL""")
+        return [row[0] for row in cur.fetchall()]
