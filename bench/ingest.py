@@ -149,6 +149,10 @@ def copy_all(texts: list[bytes]) -> float:
         # Same columns and indexes (unique request_id, version/timestamp, partial entity/item) as
         # monitoring_prediction; no foreign keys and nothing of the application.
         cursor.execute("CREATE TABLE bench_copy_prediction (LIKE monitoring_prediction INCLUDING ALL)")
+        # The raw table is partitioned: its idempotency key is a unique index on each partition
+        # (LIKE copies only the parent's indexes), so the bare table gets the same key.
+        cursor.execute("CREATE UNIQUE INDEX IF NOT EXISTS bench_copy_prediction_request ON bench_copy_prediction "
+                       '(model_id, version_id, request_id) INCLUDE ("timestamp", score, decision_code)')
     started = time.perf_counter()
     for text in texts:
         with connection.cursor() as cursor:
