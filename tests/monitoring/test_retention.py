@@ -143,3 +143,27 @@ def test_stragglers_in_the_default_partition_are_deleted_past_retention(monitore
     assert [(s.kind, s.table, s.rows) for s in steps] == [("delete", "monitoring_prediction_default", 30)]
     assert Prediction.objects.filter(model=old.model).count() == 0
     assert Prediction.objects.filter(model=monitored.model).count() == 1200  # --model touches no other model
+
+
+def test_the_model_api_shows_retention_and_creation_sets_it(monitored, client_with):
+    admin = client_with("admin", "read")
+    created = admin.post("/api/v1/models/", {"slug": "short", "name": "Short", "task": "regression",
+                                             "raw_retention_days": 7}, format="json")
+    assert created.status_code == 201 and created.json()["raw_retention_days"] == 7
+    wrong = admin.post("/api/v1/models/", {"slug": "bad", "name": "Bad", "task": "regression",
+                                           "raw_retention_days": "7"}, format="json")
+    assert wrong.status_code == 400 and "raw_retention_days" in wrong.json()["errors"]
+    retention_apply(now=NOW)
+    body = admin.get("/api/v1/models/loan/").json()
+    assert (body["raw_retention_days"], body["raw_available_from"]) == (90, "2026-03-09T00:00:00Z")
+
+
+def test_a_review_cannot_sample_a_range_whose_decisions_were_removed(monitored):
+    from django.core.exceptions import ValidationError
+
+    from ops.services.review import batch_create
+
+    retention_apply(now=NOW)
+    with pytest.raises(ValidationError) as raised:
+        batch_create(model=monitored.model, start=T0, end=T0 + timedelta(days=2), size=10)
+    assert "removed by retention" in str(raised.value.message_dict["start"])
