@@ -72,9 +72,11 @@ def retention_plan(*, now: datetime | None = None, model: MLModel | None = None)
             steps.append(RetentionStep(kind="drop", table=part["name"], rows=0, bytes=part["bytes"],
                                        start=part["start"], end=part["end"]))
         else:
+            # Only a model whose whole week has expired while another model keeps the partition:
+            # a week partly past its only models' retention is dropped whole within a week.
             for model_id in present:
-                if model_id in cutoff and (model is None or model_id == model.pk) and cutoff[model_id] > part["start"]:
-                    steps += _delete_step(part["name"], model_id, min(cutoff[model_id], part["end"]))
+                if model_id in cutoff and (model is None or model_id == model.pk) and cutoff[model_id] >= part["end"]:
+                    steps += _delete_step(part["name"], model_id, part["end"])
     for model_id, before in cutoff.items():
         if model is None or model_id == model.pk:
             steps += _delete_step(DEFAULT, model_id, before)

@@ -167,3 +167,11 @@ def test_a_review_cannot_sample_a_range_whose_decisions_were_removed(monitored):
     with pytest.raises(ValidationError) as raised:
         batch_create(model=monitored.model, start=T0, end=T0 + timedelta(days=2), size=10)
     assert "removed by retention" in str(raised.value.message_dict["start"])
+
+
+def test_a_week_only_partly_past_retention_waits_to_go_whole(monitored):
+    MLModel.objects.filter(pk=monitored.model_id).update(raw_retention_days=117)  # cutoff: T0 + 3 days
+    assert retention_apply(now=NOW) == []
+    assert Prediction.objects.count() == 1200
+    later = retention_apply(now=NOW + timedelta(days=4))  # the whole week has expired
+    assert [(s.kind, s.rows) for s in later] == [("drop", 1200)]
