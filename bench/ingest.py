@@ -186,11 +186,20 @@ def main() -> None:
     import django
 
     django.setup()
+    from datetime import UTC, datetime, timedelta
+
     from django.db import connection
 
     from core.services.tokens import api_token_create
     from monitoring.models import MLModel
+    from monitoring.services.partitions import partition_ensure
     from monitoring.services.registry import model_create, version_create
+
+    # The rows' weeks get their partitions, as current weeks have in a deployment (the beat
+    # creates them ahead); without, they would all land in the DEFAULT partition.
+    days = args.days if args.days is not None else 30 * args.rows / 1_000_000
+    for week in range(int(days // 7) + 2):
+        partition_ensure(start=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(weeks=week))
 
     run = f"bench{uuid.uuid4().hex[:8]}"
     model = model_create(slug=run, name="Ingestion benchmark", task="binary_classification")
@@ -198,7 +207,6 @@ def main() -> None:
     token, key = api_token_create(name=run, scopes=["ingest"])
 
     print(f"[bench] preparing {args.rows:,} rows in batches of {args.batch:,} ...", flush=True)
-    days = args.days if args.days is not None else 30 * args.rows / 1_000_000
     batches = make_batches(args.rows, args.batch, run, version.version, days)
     bodies = [orjson.dumps(b) for b in batches]
     texts = [copy_text(b, model.pk, version.pk) for b in batches]
