@@ -149,6 +149,10 @@ def copy_all(texts: list[bytes]) -> float:
         # Same columns and indexes (unique request_id, version/timestamp, partial entity/item) as
         # monitoring_prediction; no foreign keys and nothing of the application.
         cursor.execute("CREATE TABLE bench_copy_prediction (LIKE monitoring_prediction INCLUDING ALL)")
+        # The raw table is partitioned: its idempotency key is a unique index on each partition
+        # (LIKE copies only the parent's indexes), so the bare table gets the same key.
+        cursor.execute("CREATE UNIQUE INDEX IF NOT EXISTS bench_copy_prediction_request ON bench_copy_prediction "
+                       '(model_id, version_id, request_id) INCLUDE ("timestamp", score, decision_code)')
     started = time.perf_counter()
     for text in texts:
         with connection.cursor() as cursor:
@@ -182,11 +186,20 @@ def main() -> None:
     import django
 
     django.setup()
+    from datetime import UTC, datetime, timedelta
+
     from django.db import connection
 
     from core.services.tokens import api_token_create
     from monitoring.models import MLModel
+    from monitoring.services.partitions import partition_ensure
     from monitoring.services.registry import model_create, version_create
+
+    # The rows' weeks get their partitions, as current weeks have in a deployment (the beat
+    # creates them ahead); without, they would all land in the DEFAULT partition.
+    days = args.days if args.days is not None else 30 * args.rows / 1_000_000
+    for week in range(int(days // 7) + 2):
+        partition_ensure(start=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(weeks=week))
 
     run = f"bench{uuid.uuid4().hex[:8]}"
     model = model_create(slug=run, name="Ingestion benchmark", task="binary_classification")
@@ -194,7 +207,6 @@ def main() -> None:
     token, key = api_token_create(name=run, scopes=["ingest"])
 
     print(f"[bench] preparing {args.rows:,} rows in batches of {args.batch:,} ...", flush=True)
-    days = args.days if args.days is not None else 30 * args.rows / 1_000_000
     batches = make_batches(args.rows, args.batch, run, version.version, days)
     bodies = [orjson.dumps(b) for b in batches]
     texts = [copy_text(b, model.pk, version.pk) for b in batches]

@@ -281,6 +281,15 @@ VIGIL_ANALYSIS_LATE_SECONDS = envint("VIGIL_ANALYSIS_LATE_SECONDS", "300")
 VIGIL_LATE_SECONDS = envint("VIGIL_LATE_SECONDS", "3600")
 # Segments per version that get sketches of their own (monitoring.models.TrackedSegment).
 VIGIL_MAX_SEGMENTS = envint("VIGIL_MAX_SEGMENTS", "20")
+# Raw storage (monitoring.services.partitions, .retention): weekly partitions created this many
+# weeks ahead; rows of a model past its retention in a partition that other models still need
+# are deleted in batches of this many rows.
+VIGIL_PARTITION_WEEKS_AHEAD = envint("VIGIL_PARTITION_WEEKS_AHEAD", "4")
+VIGIL_RETENTION_DELETE_BATCH = envint("VIGIL_RETENTION_DELETE_BATCH", "50000")
+# Slow maintenance (queue "maintenance"): partitions ahead, then retention, both idempotent.
+CELERY_BEAT_SCHEDULE["monitoring-partitions-ahead"] = {"task": "monitoring.tasks.partitions_ahead_task",
+                                                       "schedule": 6 * 3600}
+CELERY_BEAT_SCHEDULE["monitoring-retention"] = {"task": "monitoring.tasks.retention_task", "schedule": 3600}
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.getenv("EMAIL_HOST", "127.0.0.1")

@@ -22,6 +22,7 @@ class LockSpace(IntEnum):
     LABEL_WRITE = 7301  # label upserts of one model (the old value read is the one replaced)
     ALERT_EVALUATION = 0x564741  # "VGA": alert evaluation of one version
     OPS_ITEM = 6_000_001  # ops console writes about one item (key: hashtext of the item id)
+    RAW_PARTITIONS = 0x564750  # "VGP": creating, detaching or dropping partitions of a raw table (key: table)
 
 
 def advisory_lock(space: LockSpace, key: int | str, *, shared: bool = False) -> None:

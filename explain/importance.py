@@ -14,6 +14,7 @@ from django.db.models import Max, Min, TextField
 from django.db.models.functions import MD5, Cast
 
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
+from monitoring.selectors.retention import raw_purged_before
 
 from .models import ImportanceFlag, ImportanceWindow, ModelArtifact
 from .runtime import runtime_for
@@ -103,6 +104,11 @@ def importance_compute_day(*, version: ModelVersion, artifact: ModelArtifact, da
     changes the importances only when the model or the rows changed, never by chance.
     """
     start, end = _day_bounds(day)
+    if day < _first_whole_day(version):
+        kept = ImportanceWindow.objects.filter(version=version, day=day).first()
+        if kept is None:
+            raise ValueError(f"raw rows of {day} were removed by retention: no importance can be computed")
+        return kept
     in_day = Prediction.objects.filter(version=version, timestamp__gte=start, timestamp__lt=end)
     if rows_in_day is None:
         rows_in_day = in_day.count()
@@ -177,7 +183,7 @@ def importance_refresh_version(*, version: ModelVersion, since: dt.date | None =
     bounds = Prediction.objects.filter(version=version).aggregate(first=Min("timestamp"), last=Max("timestamp"))
     if bounds["first"] is None:
         return 0
-    first = max(bounds["first"].astimezone(dt.UTC).date(), since or dt.date.min)
+    first = max(bounds["first"].astimezone(dt.UTC).date(), since or dt.date.min, _first_whole_day(version))
     last = min(bounds["last"].astimezone(dt.UTC).date(), until or dt.date.max)
     done = {w.day: w for w in ImportanceWindow.objects.filter(version=version, day__gte=first, day__lte=last)}
     computed = 0
@@ -192,6 +198,16 @@ def importance_refresh_version(*, version: ModelVersion, since: dt.date | None =
             computed += 1
         day += dt.timedelta(days=1)
     return computed
+
+
+def _first_whole_day(version: ModelVersion) -> dt.date:
+    """The first UTC day whose raw rows retention has not touched: days before keep the
+    importances computed while their rows existed (recomputing would shrink their sample)."""
+    purged = raw_purged_before(model_id=version.model_id)
+    if purged is None:
+        return dt.date.min
+    day = purged.astimezone(dt.UTC).date()
+    return day if _day_bounds(day)[0] == purged else day + dt.timedelta(days=1)
 
 
 def versions_with_artifacts() -> list[int]:

@@ -80,7 +80,11 @@ class Explanation(models.Model):
     percentage points of the score (null for regression).
     """
 
-    prediction = models.OneToOneField(Prediction, on_delete=models.CASCADE, related_name="explanation")
+    # No database constraint: the prediction table is partitioned (its key is (id, timestamp))
+    # and retention drops old partitions while their explanations are kept. Readers cope with
+    # the prediction being gone (explain.selectors).
+    prediction = models.OneToOneField(Prediction, on_delete=models.CASCADE, related_name="explanation",
+                                      db_constraint=False)
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     explainer = models.CharField(max_length=32)
     link = models.CharField(max_length=16)

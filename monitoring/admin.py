@@ -15,6 +15,8 @@ class MLModelAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "task", "created_at")
     search_fields = ("slug", "name")
     list_filter = ("task",)
+    # Retention moves raw_purged_before; raw_retention_days is the setting admins change here.
+    readonly_fields = ("raw_purged_before",)
     inlines = [ModelVersionInline]
 
 

@@ -13,9 +13,17 @@ def ensure_roles(sender, using="default", **kwargs) -> None:
         Group.objects.using(using).get_or_create(name=name)
 
 
+def ensure_partitions(sender, using="default", **kwargs) -> None:
+    # The weeks ahead exist as soon as migrate ends (and again after a flush); the beat keeps them ahead.
+    from monitoring.services.partitions import partitions_ensure_ahead
+
+    partitions_ensure_ahead()
+
+
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = "Monitoring"
 
     def ready(self) -> None:
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="monitoring.ensure_roles")
+        post_migrate.connect(ensure_partitions, sender=self, dispatch_uid="monitoring.ensure_partitions")

@@ -9,7 +9,9 @@ from monitoring.selectors.metrics import versions_dirty
 from monitoring.selectors.profile import versions_stale
 from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
+from monitoring.services.partitions import partitions_ensure_ahead
 from monitoring.services.rebuild import profile_rebuild
+from monitoring.services.retention import retention_apply
 
 RETRY = {
     "acks_late": True,
@@ -58,3 +60,16 @@ def build_reference_profile_task(version_id: int, missing_only: bool = False) ->
     its sketches from raw rows so every window uses the new bins."""
     version = ModelVersion.objects.select_related("model").filter(pk=version_id).first()
     return profile_rebuild(version=version, missing_only=missing_only) if version else False
+
+
+@shared_task(**RETRY)
+def partitions_ahead_task() -> list[str]:
+    """On beat (queue "maintenance"): create the raw table's week partitions ahead. Idempotent."""
+    return partitions_ensure_ahead()
+
+
+@shared_task(**RETRY)
+def retention_task() -> int:
+    """On beat (queue "maintenance"): drop or delete raw rows past each model's retention.
+    Idempotent: a second run finds nothing. Returns the raw rows removed."""
+    return sum(step.rows for step in retention_apply() if step.done)

@@ -111,7 +111,9 @@ class Override(models.Model):
 class Correction(models.Model):
     """An agent's correction of one decision, optionally also recorded as its label."""
 
-    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: predictions are partitioned and dropped by retention, while the
+    # correction (and its audit record) is kept.
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     corrected_outcome = models.JSONField()
     reason = models.TextField()
     recorded_as_label = models.BooleanField(default=False)

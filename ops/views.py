@@ -10,6 +10,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from monitoring.models import MLModel
+from monitoring.selectors.retention import retention_note
+
 from . import clock, selectors
 from .access import user_can_act, viewer_required
 from .explanations import explanation_context
@@ -28,6 +31,13 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
+def _retention_notes(form: LookupForm) -> list[str]:
+    """What retention removed for the models searched: older decisions cannot be found."""
+    chosen = form.cleaned_data["model"]
+    models = [chosen] if chosen is not None else MLModel.objects.filter(raw_purged_before__isnull=False)
+    return [note for model in models if (note := retention_note(model=model))]
+
+
 @viewer_required
 def lookup(request):
     form = LookupForm(request.GET or None)
@@ -40,7 +50,8 @@ def lookup(request):
     return render(
         request,
         "ops/lookup.html",
-        {"nav": "ops", "tab": "lookup", "form": form, "page": page, "query": _query_without_page(request)},
+        {"nav": "ops", "tab": "lookup", "form": form, "page": page, "query": _query_without_page(request),
+         "retention_notes": _retention_notes(form) if page is not None else []},
     )
 
 

@@ -38,3 +38,14 @@ class StrictFloatField(serializers.FloatField):
         if not math.isfinite(data):
             self.fail("not_number", kind="a non-finite number")
         return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (not a boolean, a float or a string)."""
+
+    default_error_messages = {"not_integer": "Expected a whole number, got {kind}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_integer", kind=type(data).__name__)
+        return super().to_internal_value(data)

@@ -13,6 +13,7 @@ from core.api.errors import BadRequest, Conflict, error_responses
 from monitoring.models import ModelVersion, Prediction
 from monitoring.selectors.predictions import request_rows
 from monitoring.selectors.registry import model_get
+from monitoring.selectors.retention import retention_note
 
 from ..loading import ArtifactRefused
 from ..models import ArtifactFormat
@@ -99,7 +100,8 @@ class ExplanationView(APIView):
         if prediction is None:
             model = model_get(slug=slug)  # 404 naming the model when it is the model that is unknown
             which = f" by version '{version}'" if version is not None else ""
-            raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}.")
+            raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}. "
+                          f"{retention_note(model=model)}".rstrip())
         if hasattr(prediction, "explanation"):
             return Response(explanation_payload(explanation=prediction.explanation, prediction=prediction))
         try:

@@ -6,7 +6,7 @@ Bulk rows are never validated by serializers (see monitoring.services.validation
 
 from rest_framework import serializers
 
-from core.api.fields import StrictCharField, StrictFloatField, StrictSlugField
+from core.api.fields import StrictCharField, StrictFloatField, StrictIntegerField, StrictSlugField
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Stage, Task
 
@@ -19,10 +19,17 @@ class ModelSerializer(serializers.ModelSerializer):
     created = serializers.DateTimeField(source="created_at", read_only=True)
     production_version = serializers.SerializerMethodField()
     versions = serializers.SerializerMethodField()
+    raw_available_from = serializers.DateTimeField(
+        source="raw_purged_before", read_only=True, allow_null=True,
+        help_text="Raw prediction rows before this were removed by retention (search, new explanations and "
+                  "rebuilds are unavailable there; drift, performance, health and timeseries still answer). "
+                  "Null: none removed yet.")
 
     class Meta:
         model = MLModel
-        fields = ["slug", "name", "task", "description", "created", "production_version", "versions"]
+        fields = ["slug", "name", "task", "description", "created", "production_version", "versions",
+                  "raw_retention_days", "raw_available_from"]
+        read_only_fields = ["raw_retention_days"]
 
     def get_production_version(self, obj: MLModel) -> str | None:
         production = [v for v in obj.versions.all() if v.stage == Stage.PRODUCTION]
@@ -38,6 +45,10 @@ class ModelCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200)
     task = serializers.ChoiceField(choices=Task.choices)
     description = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
+    raw_retention_days = StrictIntegerField(
+        required=False, default=90, min_value=1, max_value=3650,
+        help_text="Days raw prediction rows are kept (whole UTC weeks are dropped once every model in them "
+                  "is past its retention).")
 
 
 class FeatureSpecSerializer(serializers.Serializer):

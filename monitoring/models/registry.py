@@ -34,6 +34,12 @@ class MLModel(models.Model):
     # Per-model monitoring settings (drift thresholds, alert rules); defaults live in code.
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How long raw prediction rows are kept (monitoring.services.retention); sketches, results,
+    # explanations, labels' folded counts, alerts and audit records are kept regardless.
+    raw_retention_days = models.PositiveIntegerField(default=90, db_default=90)
+    # Set by retention: raw rows timestamped before this are gone (search, new explanations and
+    # re-folds from raw rows are unavailable there). Null: nothing removed yet.
+    raw_purged_before = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "monitoring_model"

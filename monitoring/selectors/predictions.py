@@ -11,6 +11,7 @@ from django.http import Http404
 
 from monitoring.models import MLModel, ModelVersion, Prediction
 from monitoring.models.registry import SERVING_STAGES
+from monitoring.selectors.retention import retention_note
 
 
 def version_ids(*, model_ids: list[int]) -> list[int]:
@@ -49,5 +50,6 @@ def prediction_for_request(*, model: MLModel, request_id: str, version: str | No
     found = rows.select_related("version", "model").first()
     if found is None:
         which = f" by version '{version}'" if version is not None else ""
-        raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}.")
+        raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}. {retention_note(model=model)}"
+                      .rstrip())
     return found

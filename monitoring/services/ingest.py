@@ -47,14 +47,19 @@ COPY monitoring_prediction (request_id, version_id, "timestamp", features, score
                             item_id, segment, served, decision_code, slate_id, model_id, received_at) FROM STDIN
 """
 # ORDER BY the unique key: concurrent batches take the unique-index locks in the same order,
-# so two overlapping batches wait for each other instead of deadlocking.
+# so two overlapping batches wait for each other instead of deadlocking. No conflict target:
+# the key (model_id, version_id, request_id) is a unique index on each weekly partition (the
+# parent cannot have one without the timestamp), and ON CONFLICT DO NOTHING without a target
+# uses the unique indexes of the partition each row is routed to. So a (version, request_id)
+# is a duplicate when it lands in the same week as the stored row (a client resending the
+# same row); docs/architecture.md "Raw storage and retention" states the edge.
 INSERT_NEW = """
 INSERT INTO monitoring_prediction (model_id, version_id, request_id, "timestamp", features, score,
                                    prediction, entity_id, item_id, segment, served, decision_code, slate_id, received_at)
 SELECT %s, version_id, request_id, "timestamp", features, score, prediction, entity_id, item_id,
        segment, served, decision_code, slate_id, %s
 FROM vigil_prediction_in ORDER BY version_id, request_id
-ON CONFLICT (model_id, version_id, request_id) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING request_id, version_id
 """
 

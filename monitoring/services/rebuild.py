@@ -17,6 +17,7 @@ from monitoring.engine.batch import PredictionBatch, prediction_batch
 from monitoring.models import ModelVersion, Prediction, ReferenceProfile, SketchPartial, WindowSketch
 from monitoring.models.registry import Task
 from monitoring.selectors.profile import versions_stale
+from monitoring.selectors.retention import raw_whole_weeks_from
 from monitoring.services.compaction import sketches_compact_all, week_start
 from monitoring.services.profile import profile_build
 from monitoring.services.sketching import sketch_fold_predictions
@@ -98,6 +99,9 @@ def sketches_rebuild(
     once. Duplicate counts (kept only in sketches) are lost for the rebuilt days. Returns
     the number of rows read.
 
+    Weeks before the model's retention boundary (``raw_whole_weeks_from``) are left as they
+    are: their raw rows are gone, so a re-fold would empty kept windows.
+
     Re-folds of one version never overlap (an advisory lock): ``wait=False`` returns 0 at
     once when another is running. A whole re-fold (no ``start``/``end``) records the profile
     generation it folded for, which lets compaction and readers use the version's sketches
@@ -113,6 +117,14 @@ def sketches_rebuild(
         elif not advisory_lock_try(LockSpace.PROFILE_REBUILD, version.pk):
             return 0
         generation = ReferenceProfile.objects.filter(version=version).values_list("generation", flat=True).first()
+        whole = start is None and end is None
+        # Weeks whose raw rows retention removed (wholly or partly) keep the sketches they
+        # have: re-folding them would replace kept windows with emptiness.
+        floor = raw_whole_weeks_from(model_id=version.model_id)
+        if floor is not None and (start is None or start < floor):
+            start = floor
+            if end is not None and end <= floor:
+                return 0
         rows_qs = Prediction.objects.filter(version=version)
         windows = WindowSketch.objects.filter(version=version)
         partials = SketchPartial.objects.filter(version=version)
@@ -147,7 +159,7 @@ def sketches_rebuild(
             # Slate metrics are folded per slate, not per row: counted again once, here.
             slates_refold(version_id=version.pk, start=start or datetime(1970, 1, 1, tzinfo=UTC),
                           end=end or datetime(9999, 1, 1, tzinfo=UTC))
-        if generation is not None and start is None and end is None:
+        if generation is not None and whole:
             # Under REPEATABLE READ this fails (and the whole re-fold rolls back, to be
             # retried) if a newer profile was committed meanwhile: it needs its own re-fold.
             ReferenceProfile.objects.filter(version=version).update(sketches_generation=generation)

@@ -23,12 +23,13 @@ class AlreadyExists(InvalidInput):
     """The slug or version label is taken (the API answers 409)."""
 
 
-def model_create(*, slug: str, name: str, task: str, description: str = "") -> MLModel:
+def model_create(*, slug: str, name: str, task: str, description: str = "", raw_retention_days: int = 90) -> MLModel:
     if task not in Task.values:
         raise InvalidInput(f"Unknown task '{task}'.", {"task": [f"Choose one of {', '.join(Task.values)}."]})
     try:
         with transaction.atomic():
-            return MLModel.objects.create(slug=slug, name=name, task=task, description=description)
+            return MLModel.objects.create(slug=slug, name=name, task=task, description=description,
+                                          raw_retention_days=raw_retention_days)
     except IntegrityError:
         raise AlreadyExists(f"A model with slug '{slug}' already exists.",
                             {"slug": ["A model with this slug already exists."]}) from None

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from monitoring.models import MLModel, Prediction
 from monitoring.selectors.predictions import prediction_for_request, request_predictions, version_ids
+from monitoring.selectors.retention import retention_note
 
 from .access import scientist_required
 from .sections import WATERFALL, section
@@ -45,7 +46,8 @@ def search(request):
         error = f"Unknown model {slug!r}."
     results = predictions_matching(text=text, model_ids=[m.pk for m in chosen]) if text and not error else []
     context = {"nav": "dashboards", "q": text, "models": models, "model_slug": slug, "results": results,
-               "error": error, "limit": LIMIT}
+               "error": error, "limit": LIMIT,
+               "retention_notes": [note for m in chosen if (note := retention_note(model=m))] if text else []}
     return render(request, "monitoring/search.html", context)
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
 from monitoring.models import MLModel
+from monitoring.selectors.retention import raw_range_gone
 
 from .. import clock
 from ..models import ReviewAssignment, ReviewBatch, ReviewItem, ReviewSchedule
@@ -53,6 +54,11 @@ def batch_create(
         raise ValidationError({"double_share": "A share between 0 and 0.5 is required."})
     if end <= start:
         raise ValidationError({"end": "The end must be after the start."})
+    if (purged := raw_range_gone(model_id=model.pk, start=start)) is not None:
+        # A sample of a range partly removed would weigh the rest as if it were the whole.
+        raise ValidationError({"start": f"Decisions of {model.slug} before {purged:%Y-%m-%d %H:%M} UTC were removed "
+                                        f"by retention (raw rows kept {model.raw_retention_days} days): start "
+                                        f"at {purged:%Y-%m-%d %H:%M} or later."})
     population = population_strata(model=model, start=start, end=end)
     if not len(population.ids):
         raise ValidationError(

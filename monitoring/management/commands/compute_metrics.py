@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from monitoring.models import MLModel, ModelVersion, Prediction, WindowSketch
 from monitoring.selectors.profile import profile_load
+from monitoring.selectors.retention import raw_whole_weeks_from
 from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
 from monitoring.services.profile import profile_build
@@ -54,6 +55,17 @@ class Command(BaseCommand):
     def _version(self, version, since, until, rebuild, quiet):
         label = f"{version.model.slug}@{version.version}"
         if rebuild:
+            floor = raw_whole_weeks_from(model_id=version.model_id)
+            if floor is not None and (since is None or since < floor):
+                kept = f"raw rows are kept {version.model.raw_retention_days} days"
+                if since is not None or (until is not None and until <= floor):
+                    raise CommandError(
+                        f"--rebuild: raw rows of {version.model.slug} before {floor:%Y-%m-%d %H:%M} UTC were removed "
+                        f"by retention ({kept}); re-folding them would empty the windows kept for that range. "
+                        f"Give --since {floor:%Y-%m-%d} or later.")
+                self.stderr.write(f"{label}: raw rows before {floor:%Y-%m-%d %H:%M} UTC were removed by retention "
+                                  f"({kept}): rebuilding from {floor:%Y-%m-%d} only; earlier windows are kept as they are")
+                since = floor
             profile_build(version=version)
             rows = Prediction.objects.filter(version=version)
             if since:
