@@ -23,6 +23,16 @@ class McNemarSerializer(serializers.Serializer):
     p_value = serializers.FloatField()
 
 
+class AucMarginSerializer(serializers.Serializer):
+    margin = serializers.FloatField()
+    lower = serializers.FloatField(help_text="one-sided 95% lower bound of b - a")
+    upper = serializers.FloatField(help_text="one-sided 95% upper bound of b - a")
+    p_non_inferior = serializers.FloatField(help_text="one-sided DeLong p of H0: b - a <= -margin")
+    p_worse = serializers.FloatField(help_text="one-sided DeLong p of H0: b - a >= -margin")
+    outcome = serializers.ChoiceField(choices=["pass", "fail", "inconclusive"],
+                                      help_text="the gate's roc_auc_change: non-inferior, significantly worse, or neither")
+
+
 class AucDifferenceSerializer(serializers.Serializer):
     value = serializers.FloatField(help_text="ROC AUC of b minus that of a")
     p_value = serializers.FloatField(help_text="paired DeLong test, two-sided")
@@ -30,6 +40,7 @@ class AucDifferenceSerializer(serializers.Serializer):
     ci = serializers.ListField(child=serializers.FloatField(), help_text="95% normal interval")
     a = serializers.FloatField()
     b = serializers.FloatField()
+    margin_test = AucMarginSerializer(help_text="non-inferiority of b's ROC AUC at the model's margin")
 
 
 class ComparisonSerializer(serializers.Serializer):
@@ -48,7 +59,8 @@ class ComparisonSerializer(serializers.Serializer):
     reason = serializers.CharField()
     flipped = serializers.ListField(child=serializers.DictField())
     estimated = serializers.DictField(required=False)
-    change = serializers.DictField(allow_null=True)
+    change = serializers.DictField(allow_null=True, help_text=(
+        "b - a of accuracy (regression: a's MAE - b's) with its anytime-valid 95% sequence: the verdict's metric"))
     unpaired = serializers.DictField(required=False, help_text="canary / A-B comparison of disjoint traffic")
     classes = serializers.ListField(required=False, help_text="multiclass: class order of the decision codes")
     ranking = serializers.DictField(required=False, help_text="ranking models: jaccard_at_10, mean_rank_displacement")

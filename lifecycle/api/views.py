@@ -85,9 +85,10 @@ class CompareView(APIView):
         description=(
             "paired, agreement with its 95% Wilson interval, kappa, flipped decisions, Spearman score "
             "correlation, labelled, exact McNemar, metrics of both on the paired labelled requests, ROC AUC "
-            "difference with a paired DeLong p-value, label-free estimates of both on unlabelled pairs, the "
-            "primary metric's change with an anytime-valid 95% confidence sequence, and the verdict with its "
-            "reason. With fewer paired requests than the policy's minimum, `unpaired` compares the versions' "
+            "difference with a paired DeLong p-value and its one-sided test at the model's margin (binary "
+            "models' primary metric; the gate's roc_auc_change), label-free estimates of both on unlabelled "
+            "pairs, the change of accuracy (regression: absolute error) with an anytime-valid 95% confidence "
+            "sequence (the verdict's and the gate's metric_change), and the verdict with its reason. With fewer paired requests than the policy's minimum, `unpaired` compares the versions' "
             "disjoint (canary / A-B) traffic with an anytime-valid sequence and non-inferiority at the margin."
         ),
     )
