@@ -64,6 +64,8 @@ class EventKind(models.TextChoices):
     THRESHOLD = "threshold", "Threshold change"
     ROLLBACK_PROPOSED = "rollback_proposed", "Rollback proposed"
     RETRAINING = "retraining", "Retraining requested"
+    # The model's first production version, set through the registry (nothing to gate against).
+    REGISTERED = "registered", "First production version"
 
 
 class Event(models.Model):

@@ -104,3 +104,14 @@ def version_rollback(*, model: MLModel, actor: str, reason: str = "", proposal: 
         target.refresh_from_db()
         _deploy(event, production=target, previous=current)
     return event
+
+
+def first_production_record(*, version: ModelVersion, actor: str) -> Event:
+    """Audit the model's first production version, set through the registry (monitoring's
+    ``production_set`` signal, inside the registry's transaction): no earlier version, no gate."""
+    return Event.objects.create(
+        model=version.model, kind=EventKind.REGISTERED, version=version, actor=actor or "registry",
+        reason="First production version of the model, set through the registry: no production version to "
+               "gate against.",
+        evidence={"source": "registry", "gate": None},
+    )
