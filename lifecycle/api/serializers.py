@@ -3,6 +3,7 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from lifecycle.models import Event, GateEvaluation, Policy
+from monitoring.api.serializers_metrics import MetricsSerializer
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -43,6 +44,11 @@ class AucDifferenceSerializer(serializers.Serializer):
     margin_test = AucMarginSerializer(help_text="non-inferiority of b's ROC AUC at the model's margin")
 
 
+class PairedMetricsSerializer(serializers.Serializer):
+    a = MetricsSerializer(help_text="version A on the paired labelled requests, as the performance endpoint names them")
+    b = MetricsSerializer(help_text="version B on the same requests")
+
+
 class ComparisonSerializer(serializers.Serializer):
     a = serializers.CharField(help_text="version A")
     b = serializers.CharField(help_text="version B")
@@ -53,7 +59,7 @@ class ComparisonSerializer(serializers.Serializer):
     score_correlation = serializers.FloatField(allow_null=True)
     labelled = serializers.IntegerField()
     mcnemar = McNemarSerializer(allow_null=True)
-    metrics = serializers.DictField()
+    metrics = PairedMetricsSerializer()
     roc_auc_difference = AucDifferenceSerializer(allow_null=True)
     verdict = serializers.ChoiceField(choices=["better", "worse", "no_difference", "inconclusive"])
     reason = serializers.CharField()
