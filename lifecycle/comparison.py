@@ -60,15 +60,19 @@ def _binary(y: np.ndarray, score: np.ndarray, decision: np.ndarray) -> dict:
     fp = int(np.count_nonzero(pred & ~yb))
     fn = int(np.count_nonzero(~pred & yb))
     metrics = binary_metrics(tp=tp, fp=fp, tn=int(y.size - tp - fp - fn), fn=fn)
-    p = np.clip(score, _EPS, 1 - _EPS)
-    metrics["log_loss"] = float(-np.mean(yb * np.log(p) + (~yb) * np.log(1 - p))) if y.size else None
+    # One logarithm per request: of the probability given to the class that happened.
+    p = np.clip(np.where(yb, score, 1.0 - score), _EPS, 1 - _EPS)
+    metrics["log_loss"] = float(-np.mean(np.log(p))) if y.size else None
     metrics["brier"] = float(np.mean((score - yb) ** 2)) if y.size else None
     return metrics
 
 
 def version_metrics(*, task: str, y: np.ndarray, side: Side, mask: np.ndarray) -> dict:
     """Metrics of one version on the masked (labelled) requests, as the performance endpoint names them."""
-    y, score, decision = y[mask], side.score[mask], side.decision[mask]
+    if not mask.all():  # all labelled (the usual backfilled comparison): no copies
+        y, score, decision = y[mask], side.score[mask], side.decision[mask]
+    else:
+        score, decision = side.score, side.decision
     if y.size == 0:
         return {}
     if task == "regression":
