@@ -116,12 +116,13 @@ def _components(codes: np.ndarray, y: np.ndarray, m: int, n: int) -> tuple[float
     """AUC and DeLong's structural components from dense score codes: for a positive, the share
     of negatives below it (ties count half); for a negative, the share of positives above it."""
     k = int(codes.max()) + 1
-    pos = np.bincount(codes[y], minlength=k).astype(np.float64)
-    neg = np.bincount(codes[~y], minlength=k).astype(np.float64)
+    of_pos, of_neg = codes[y], codes[~y]
+    pos = np.bincount(of_pos, minlength=k).astype(np.float64)
+    neg = np.bincount(of_neg, minlength=k).astype(np.float64)
     neg_below = np.cumsum(neg) - neg
     pos_below = np.cumsum(pos) - pos
-    v_pos = (neg_below + neg / 2)[codes[y]] / n
-    v_neg = 1.0 - (pos_below + pos / 2)[codes[~y]] / m
+    v_pos = (neg_below + neg / 2)[of_pos] / n
+    v_neg = 1.0 - (pos_below + pos / 2)[of_neg] / m
     return float(v_pos.mean()), v_pos, v_neg
 
 
