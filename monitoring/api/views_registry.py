@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from core.api.auth import HasScopeForMethod
 from core.api.errors import BadRequest, Conflict, error_responses
+from monitoring.engine.validation import InvalidInput
 from monitoring.models import ModelVersion
 from monitoring.selectors.registry import model_get, model_list, version_get, version_list
 from monitoring.services import registry
-from monitoring.services.validation import InvalidInput
 
 from .serializers import (
     ModelCreateSerializer,

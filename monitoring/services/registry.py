@@ -8,11 +8,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from monitoring.engine.validation import InvalidInput
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Stage, Task
 from monitoring.signals import production_set
-
-from .validation import InvalidInput
 
 FEATURE_TYPES = ("numeric", "categorical", "boolean")
 # Labels become URL segments and part of artifact file names: no separators, no dot-names.

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from monitoring.engine.perf_report import performance_report
+from monitoring.engine.validation import InvalidInput
 from monitoring.models import ModelVersion, Prediction
 from monitoring.selectors.metrics import sketch_range_get
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 from monitoring.services.profile import layout_for_version
 from monitoring.services.registry import version_create, version_update
-from monitoring.services.validation import InvalidInput
 
 from .ingest_factories import SCHEMA, binary_model, post_json, row, rows
 
