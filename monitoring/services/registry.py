@@ -47,11 +47,12 @@ def stage_change_check(*, model: MLModel, version: ModelVersion | None, stage: s
         production = others.values_list("version", flat=True).first()
         if production is not None:
             label = version.version if version is not None else "{version}"
+            first = "" if version is not None else "register it as shadow or candidate, then "
+            promote = _api(model.slug, f"versions/{label}/promote/")
             raise StageConflict(
-                f"Model '{model.slug}' already has a production version ({production}): a version replaces it "
-                f"through the promotion gate, {_api(model.slug, f'versions/{label}/promote/')} (audited).",
-                {"stage": [f"Use {_api(model.slug, f'versions/{label}/promote/')} to replace production "
-                           f"version {production}."]})
+                f"Model '{model.slug}' already has a production version ({production}): {first}replace it "
+                f"through the promotion gate, {promote} (audited).",
+                {"stage": [f"Production version {production} is replaced through {promote}."]})
     if current == Stage.PRODUCTION and stage != Stage.PRODUCTION:
         raise StageConflict(
             f"{version.version} is the production version of '{model.slug}': return to the previous one with "
@@ -146,8 +147,10 @@ def version_update(*, version: ModelVersion, changes: dict, actor: str = "") -> 
         _check_stage(changes["stage"])
     with transaction.atomic():
         _lock_model(version.model)
-        # The stage as it is now, under the lock (a promotion may have moved it meanwhile).
-        version.stage = ModelVersion.objects.filter(pk=version.pk).values_list("stage", flat=True).get()
+        # Stage and threshold as they are now, under the lock (a promotion or the threshold gate
+        # may have changed them since ``version`` was read).
+        version.stage, version.threshold = (ModelVersion.objects.filter(pk=version.pk)
+                                            .values_list("stage", "threshold").get())
         became_production = False
         if "stage" in changes:
             stage_change_check(model=version.model, version=version, stage=changes["stage"])
