@@ -60,15 +60,19 @@ def _binary(y: np.ndarray, score: np.ndarray, decision: np.ndarray) -> dict:
     fp = int(np.count_nonzero(pred & ~yb))
     fn = int(np.count_nonzero(~pred & yb))
     metrics = binary_metrics(tp=tp, fp=fp, tn=int(y.size - tp - fp - fn), fn=fn)
-    p = np.clip(score, _EPS, 1 - _EPS)
-    metrics["log_loss"] = float(-np.mean(yb * np.log(p) + (~yb) * np.log(1 - p))) if y.size else None
+    # One logarithm per request: of the probability given to the class that happened.
+    p = np.clip(np.where(yb, score, 1.0 - score), _EPS, 1 - _EPS)
+    metrics["log_loss"] = float(-np.mean(np.log(p))) if y.size else None
     metrics["brier"] = float(np.mean((score - yb) ** 2)) if y.size else None
     return metrics
 
 
 def version_metrics(*, task: str, y: np.ndarray, side: Side, mask: np.ndarray) -> dict:
     """Metrics of one version on the masked (labelled) requests, as the performance endpoint names them."""
-    y, score, decision = y[mask], side.score[mask], side.decision[mask]
+    if not mask.all():  # all labelled (the usual backfilled comparison): no copies
+        y, score, decision = y[mask], side.score[mask], side.decision[mask]
+    else:
+        score, decision = side.score, side.decision
     if y.size == 0:
         return {}
     if task == "regression":
@@ -139,8 +143,13 @@ def compare_paired(
                                  ranks=(ranks[0][labelled_mask], ranks[1][labelled_mask]))
         if d is not None:
             body["metrics"]["a"]["roc_auc"], body["metrics"]["b"]["roc_auc"] = d.auc_a, d.auc_b
-            body["roc_auc_difference"] = {"value": d.difference, "p_value": d.p_value, "std_error": d.std_error,
-                                          "ci": list(d.ci), "a": d.auc_a, "b": d.auc_b}
+            t = paired.auc_margin_test(d, margin=rules.margin, alpha=rules.alpha)
+            body["roc_auc_difference"] = {
+                "value": d.difference, "p_value": d.p_value, "std_error": d.std_error, "ci": list(d.ci),
+                "a": d.auc_a, "b": d.auc_b,
+                "margin_test": {"margin": t.margin, "lower": t.lower, "upper": t.upper,
+                                "p_non_inferior": t.p_non_inferior, "p_worse": t.p_worse, "outcome": t.outcome},
+            }
     if task == "binary_classification":
         unlabelled = ~labelled_mask
         body["estimated"] = {
@@ -151,11 +160,29 @@ def compare_paired(
     change = _change(task, y, a.decision[labelled_mask], b.decision[labelled_mask], rules)
     body["change"] = change
     body["verdict"], body["reason"] = verdict(n=n, labelled=labelled, change=change, rules=rules, task=task)
+    if body["roc_auc_difference"] is not None and n >= rules.min_pairs and labelled >= rules.min_labels:
+        body["reason"] += " " + auc_sentence(body["roc_auc_difference"])
     return body
 
 
+def auc_sentence(auc: dict) -> str:
+    """The ROC AUC (binary models' primary metric) next to the accuracy verdict, in words."""
+    t = auc["margin_test"]
+    said = {"pass": "not worse by the margin", "fail": "significantly worse by more than the margin",
+            "inconclusive": "not yet shown either way against the margin"}[t["outcome"]]
+    return (f"ROC AUC B - A is {_fmt(auc['value'])} (paired DeLong, two-sided p = {auc['p_value']:.3g}; "
+            f"one-sided 95% bounds {_fmt(t['lower'])} to {_fmt(t['upper'])}): {said} of {t['margin']:g}.")
+
+
 def _change(task: str, y: np.ndarray, dec_a: np.ndarray, dec_b: np.ndarray, rules: Rules) -> dict | None:
-    """The primary metric's change b - a (accuracy, or minus MAE) with its anytime-valid sequence."""
+    """The change b - a of the per-request metric (accuracy of the decisions, or minus the absolute
+    error) with its anytime-valid sequence.
+
+    Per request, not the model's primary metric for binary models (ROC AUC): a mean of bounded
+    per-request values has the anytime-valid sequence below, an AUC (a two-sample U-statistic)
+    has no standard one. Binary comparisons carry ROC AUC's paired DeLong test next to it
+    (``roc_auc_difference``) and the gate checks both.
+    """
     if y.size == 0:
         return None
     diff = _correct(task, y, dec_b) - _correct(task, y, dec_a)
@@ -163,8 +190,9 @@ def _change(task: str, y: np.ndarray, dec_a: np.ndarray, dec_b: np.ndarray, rule
     seq = sequential.mean_sequence(float(diff.mean()), var, int(diff.size), alpha=rules.alpha)
     metric = "mae" if task == "regression" else "accuracy"
     return {"metric": metric, "value": seq.estimate, "low": seq.low, "high": seq.high,
-            "higher_is_better": True, "margin": rules.margin,
-            "note": "b - a of accuracy" if metric == "accuracy" else "a's MAE - b's MAE (positive: b better)"}
+            "higher_is_better": True, "margin": rules.margin, "anytime_valid": True,
+            "note": ("b - a of accuracy, each version's decisions at its own threshold" if metric == "accuracy"
+                     else "a's MAE - b's MAE (positive: b better)")}
 
 
 def _fmt(x: float) -> str:

@@ -10,7 +10,8 @@ class Policy(models.Model):
     """Per-model lifecycle settings, edited by admins; defaults apply until a row exists."""
 
     model = models.OneToOneField(MLModel, on_delete=models.CASCADE, related_name="lifecycle_policy")
-    # The candidate may be worse than production by less than this (absolute, in the primary metric).
+    # The candidate may be worse than production by less than this (absolute, in accuracy and, for
+    # binary models, in ROC AUC too; regression: in MAE).
     margin = models.FloatField(default=0.01)
     min_pairs = models.PositiveIntegerField(default=500)
     min_labels = models.PositiveIntegerField(default=200)
@@ -63,6 +64,8 @@ class EventKind(models.TextChoices):
     THRESHOLD = "threshold", "Threshold change"
     ROLLBACK_PROPOSED = "rollback_proposed", "Rollback proposed"
     RETRAINING = "retraining", "Retraining requested"
+    # The model's first production version, set through the registry (nothing to gate against).
+    REGISTERED = "registered", "First production version"
 
 
 class Event(models.Model):

@@ -1,4 +1,4 @@
-"""A version's training data period from its free-form metadata, and its age (pure)."""
+"""A version's training data period from its free-form metadata (pure)."""
 
 from __future__ import annotations
 
@@ -45,10 +45,3 @@ def training_period(metadata: dict | None) -> tuple[datetime | None, datetime | 
             return start, end
     return None
 
-
-def age_days(metadata: dict | None, now: datetime) -> float | None:
-    """Days from the end of the training data to ``now``; None when unknown."""
-    period = training_period(metadata)
-    if period is None:
-        return None
-    return (now - period[1]).total_seconds() / 86400

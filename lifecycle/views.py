@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import numpy as np
@@ -165,23 +166,32 @@ def _gate_message(request, exc: GateRefused) -> None:
     messages.error(request, f"The gate answered {gate.outcome}: {failed} Tick 'force' and give a reason to go ahead anyway.")
 
 
-@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
-@require_POST
-def promote_action(request, slug: str, version: str):
+def _gated_action(request, slug: str, version: str, change: Callable[[ModelVersion, dict], str]) -> HttpResponseRedirect:
+    """An admin's gated change of a version (promotion, threshold) from the page's form:
+    ``change(version, form data)`` returns the success message; a refused gate or bad input
+    becomes an error message. Back to the page either way."""
     _admin(request)
-    model = get_object_or_404(MLModel, slug=slug)
-    found = get_object_or_404(ModelVersion, model=model, version=version)
+    found = get_object_or_404(ModelVersion.objects.select_related("model"), model__slug=slug, version=version)
     form = ActionForm(request.POST)
-    form.is_valid()
     try:
-        version_promote(version=found, actor=str(request.user), reason=form.cleaned_data.get("reason") or "",
-                        force=bool(form.cleaned_data.get("force")))
-        messages.success(request, f"{found.version} is now in production.")
+        if not form.is_valid():
+            raise ValidationError({name: errors for name, errors in form.errors.items()})
+        messages.success(request, change(found, {**form.cleaned_data, "reason": form.cleaned_data["reason"] or ""}))
     except GateRefused as exc:
         _gate_message(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return _back(request, reverse("monitoring:version", args=[slug, version]))
+
+
+@scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
+@require_POST
+def promote_action(request, slug: str, version: str):
+    def promote(found: ModelVersion, data: dict) -> str:
+        version_promote(version=found, actor=str(request.user), reason=data["reason"], force=data["force"])
+        return f"{found.version} is now in production."
+
+    return _gated_action(request, slug, version, promote)
 
 
 @scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
@@ -213,19 +223,11 @@ def gate_action(request, slug: str, version: str):
 @scientist_required  # who may see it first, so a GET by anyone else is a login or a 403, not a 405
 @require_POST
 def threshold_action(request, slug: str, version: str):
-    _admin(request)
-    model = get_object_or_404(MLModel, slug=slug)
-    found = get_object_or_404(ModelVersion, model=model, version=version)
-    form = ActionForm(request.POST)
-    if not form.is_valid() or form.cleaned_data.get("threshold") is None:
-        messages.error(request, "A threshold between 0 and 1 is required.")
-        return _back(request, reverse("monitoring:version", args=[slug, version]))
-    try:
-        threshold_change(version=found, threshold=form.cleaned_data["threshold"], actor=str(request.user),
-                         reason=form.cleaned_data.get("reason") or "", force=bool(form.cleaned_data.get("force")))
-        messages.success(request, f"Threshold of {found.version} set to {form.cleaned_data['threshold']:.4f}.")
-    except GateRefused as exc:
-        _gate_message(request, exc)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return _back(request, reverse("monitoring:version", args=[slug, version]))
+    def set_threshold(found: ModelVersion, data: dict) -> str:
+        if data["threshold"] is None:
+            raise ValidationError({"threshold": "A threshold between 0 and 1 is required."})
+        threshold_change(version=found, threshold=data["threshold"], actor=str(request.user), reason=data["reason"],
+                         force=data["force"])
+        return f"Threshold of {found.version} set to {data['threshold']:.4f}."
+
+    return _gated_action(request, slug, version, set_threshold)

@@ -207,8 +207,11 @@ def test_registry_and_ingestion(client_with, api_client, settings):
     check(read.get("/api/v1/models/nope/"), "get", "/api/v1/models/{slug}/", 404)
     check(read.get(versions), "get", "/api/v1/models/{slug}/versions/", 200)
     check(read.get(versions + "v2/"), "get", version_url, 200)
-    check(admin.patch(versions + "v2/", {"stage": "production", "metadata": {"note": "promoted"}}, format="json"),
+    check(admin.patch(versions + "v2/", {"stage": "shadow", "metadata": {"note": "shadowing"}}, format="json"),
           "patch", version_url, 200)
+    check(admin.patch(versions + "v2/", {"stage": "production"}, format="json"), "patch", version_url, 409)
+    check(admin.post(versions, {**created, "version": "v3"}, format="json"), "post",
+          "/api/v1/models/{slug}/versions/", 409)
     check(admin.patch(versions + "v2/", {"features": []}, format="json"), "patch", version_url, 400)
     check(read.patch(versions + "v2/", {"stage": "archived"}, format="json"), "patch", version_url, 403)
 

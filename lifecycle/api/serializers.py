@@ -3,6 +3,7 @@ from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from lifecycle.models import Event, GateEvaluation, Policy
+from monitoring.api.serializers_metrics import MetricsSerializer
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -23,6 +24,16 @@ class McNemarSerializer(serializers.Serializer):
     p_value = serializers.FloatField()
 
 
+class AucMarginSerializer(serializers.Serializer):
+    margin = serializers.FloatField()
+    lower = serializers.FloatField(help_text="one-sided 95% lower bound of b - a")
+    upper = serializers.FloatField(help_text="one-sided 95% upper bound of b - a")
+    p_non_inferior = serializers.FloatField(help_text="one-sided DeLong p of H0: b - a <= -margin")
+    p_worse = serializers.FloatField(help_text="one-sided DeLong p of H0: b - a >= -margin")
+    outcome = serializers.ChoiceField(choices=["pass", "fail", "inconclusive"],
+                                      help_text="the gate's roc_auc_change: non-inferior, significantly worse, or neither")
+
+
 class AucDifferenceSerializer(serializers.Serializer):
     value = serializers.FloatField(help_text="ROC AUC of b minus that of a")
     p_value = serializers.FloatField(help_text="paired DeLong test, two-sided")
@@ -30,6 +41,12 @@ class AucDifferenceSerializer(serializers.Serializer):
     ci = serializers.ListField(child=serializers.FloatField(), help_text="95% normal interval")
     a = serializers.FloatField()
     b = serializers.FloatField()
+    margin_test = AucMarginSerializer(help_text="non-inferiority of b's ROC AUC at the model's margin")
+
+
+class PairedMetricsSerializer(serializers.Serializer):
+    a = MetricsSerializer(help_text="version A on the paired labelled requests, as the performance endpoint names them")
+    b = MetricsSerializer(help_text="version B on the same requests")
 
 
 class ComparisonSerializer(serializers.Serializer):
@@ -42,13 +59,14 @@ class ComparisonSerializer(serializers.Serializer):
     score_correlation = serializers.FloatField(allow_null=True)
     labelled = serializers.IntegerField()
     mcnemar = McNemarSerializer(allow_null=True)
-    metrics = serializers.DictField()
+    metrics = PairedMetricsSerializer()
     roc_auc_difference = AucDifferenceSerializer(allow_null=True)
     verdict = serializers.ChoiceField(choices=["better", "worse", "no_difference", "inconclusive"])
     reason = serializers.CharField()
     flipped = serializers.ListField(child=serializers.DictField())
     estimated = serializers.DictField(required=False)
-    change = serializers.DictField(allow_null=True)
+    change = serializers.DictField(allow_null=True, help_text=(
+        "b - a of accuracy (regression: a's MAE - b's) with its anytime-valid 95% sequence: the verdict's metric"))
     unpaired = serializers.DictField(required=False, help_text="canary / A-B comparison of disjoint traffic")
     classes = serializers.ListField(required=False, help_text="multiclass: class order of the decision codes")
     ranking = serializers.DictField(required=False, help_text="ranking models: jaccard_at_10, mean_rank_displacement")

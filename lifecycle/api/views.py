@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from core.api.auth import scope_required
 from core.api.errors import BadRequest, Conflict, error_responses
+from lifecycle.models import Event
 from lifecycle.selectors.comparison import comparison_get
 from lifecycle.selectors.events import event_timeline
 from lifecycle.selectors.policy import policy_get
@@ -71,6 +73,22 @@ def gate_refused(exc: GateRefused) -> Response:
     }, status=409)
 
 
+def _gated(request, slug: str, version: str, body: type[serializers.PromoteSerializer],
+           change: Callable[..., Event]) -> Response:
+    """A gated change of a version (promotion, threshold): ``change(version=, actor=, **body)``;
+    409 with the gate's evidence when it does not pass (unless forced), 400 naming the field."""
+    found = _version(get_object_or_404(MLModel, slug=slug), version)
+    data = body(data=_object(request))
+    data.is_valid(raise_exception=True)
+    try:
+        event = change(version=found, actor=_actor(request), **data.validated_data)
+    except GateRefused as exc:
+        return gate_refused(exc)
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    return Response(serializers.event_body(event))
+
+
 class CompareView(APIView):
     permission_classes = [scope_required("read")]
 
@@ -85,9 +103,10 @@ class CompareView(APIView):
         description=(
             "paired, agreement with its 95% Wilson interval, kappa, flipped decisions, Spearman score "
             "correlation, labelled, exact McNemar, metrics of both on the paired labelled requests, ROC AUC "
-            "difference with a paired DeLong p-value, label-free estimates of both on unlabelled pairs, the "
-            "primary metric's change with an anytime-valid 95% confidence sequence, and the verdict with its "
-            "reason. With fewer paired requests than the policy's minimum, `unpaired` compares the versions' "
+            "difference with a paired DeLong p-value and its one-sided test at the model's margin (binary "
+            "models' primary metric; the gate's roc_auc_change), label-free estimates of both on unlabelled "
+            "pairs, the change of accuracy (regression: absolute error) with an anytime-valid 95% confidence "
+            "sequence (the verdict's and the gate's metric_change), and the verdict with its reason. With fewer paired requests than the policy's minimum, `unpaired` compares the versions' "
             "disjoint (canary / A-B) traffic with an anytime-valid sequence and non-inferiority at the margin."
         ),
     )
@@ -115,18 +134,7 @@ class PromoteView(APIView):
     @extend_schema(request=serializers.PromoteSerializer, responses={200: serializers.StageChangeSerializer, **GATE_ERRORS},
                    summary="Promote a version to production through the promotion gate")
     def post(self, request, slug: str, version: str):
-        model = get_object_or_404(MLModel, slug=slug)
-        found = _version(model, version)
-        data = serializers.PromoteSerializer(data=_object(request))
-        data.is_valid(raise_exception=True)
-        try:
-            event = version_promote(version=found, actor=_actor(request), reason=data.validated_data.get("reason", ""),
-                                    force=data.validated_data.get("force", False))
-        except GateRefused as exc:
-            return gate_refused(exc)
-        except ValidationError as exc:
-            raise _bad(exc) from None
-        return Response(serializers.event_body(event))
+        return _gated(request, slug, version, serializers.PromoteSerializer, version_promote)
 
 
 class RollbackView(APIView):
@@ -184,17 +192,7 @@ class ThresholdView(APIView):
     @extend_schema(request=serializers.ThresholdChangeSerializer, responses={200: serializers.StageChangeSerializer, **GATE_ERRORS},
                    summary="Set the version's threshold through the gate (409 when it does not pass, unless forced)")
     def post(self, request, slug: str, version: str):
-        model = get_object_or_404(MLModel, slug=slug)
-        found = _version(model, version)
-        data = serializers.ThresholdChangeSerializer(data=_object(request))
-        data.is_valid(raise_exception=True)
-        try:
-            event = threshold_change(version=found, actor=_actor(request), **data.validated_data)
-        except GateRefused as exc:
-            return gate_refused(exc)
-        except ValidationError as exc:
-            raise _bad(exc) from None
-        return Response(serializers.event_body(event))
+        return _gated(request, slug, version, serializers.ThresholdChangeSerializer, threshold_change)
 
 
 class LifecycleView(APIView):

@@ -43,10 +43,13 @@ def comparison_get(
     """The contract's comparison body plus extras, and (``with_pairs``) the arrays under it."""
     pairs = paired_predictions(model=model, version_a=a, version_b=b, start=start, end=end)
     task = model.task
+    # The calibrators serve only the label-free estimates of unlabelled pairs: no profile read
+    # (two queries of the versions' reference profiles) when every pair is labelled.
+    estimates = task == "binary_classification" and bool(np.isnan(pairs.label).any())
     side_a = Side(pairs.score_a, decisions(task=task, score=pairs.score_a, logged=pairs.prediction_a, threshold=a.threshold),
-                  _calibrator(a) if task == "binary_classification" else None)
+                  _calibrator(a) if estimates else None)
     side_b = Side(pairs.score_b, decisions(task=task, score=pairs.score_b, logged=pairs.prediction_b, threshold=b.threshold),
-                  _calibrator(b) if task == "binary_classification" else None)
+                  _calibrator(b) if estimates else None)
     rules = rules_for(model=model)
     body = compare_paired(task=task, a=side_a, b=side_b, label=pairs.label, rules=rules,
                           thresholds=(a.threshold, b.threshold))

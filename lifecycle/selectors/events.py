@@ -16,12 +16,13 @@ def event_timeline(*, model: MLModel, version: ModelVersion | None = None, limit
 
 
 def promotion_to_undo(*, model: MLModel) -> Event | None:
-    """The promotion that made the current production version production and is not undone yet."""
+    """The promotion (or registration straight into production in place of another version) that
+    made the current production version production and is not undone yet."""
     current = version_production(model=model)
     if current is None:
         return None
     return (
-        Event.objects.filter(model=model, kind__in=[EventKind.PROMOTION], version=current,
+        Event.objects.filter(model=model, kind__in=[EventKind.PROMOTION, EventKind.REGISTERED], version=current,
                              previous__isnull=False, undone_by__isnull=True)
         .select_related("previous")
         .first()

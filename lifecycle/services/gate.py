@@ -3,8 +3,13 @@
 Checks, each pass / fail / inconclusive:
 - ``paired_requests``: at least the policy's minimum of requests both versions predicted;
 - ``label_maturity``: at least the policy's minimum of those requests labelled;
-- ``metric_change``: the lower end of the anytime-valid 95% sequence of the primary metric's
-  change (candidate - production) above minus the model's margin (the gate may be asked daily);
+- ``metric_change``: the lower end of the anytime-valid 95% sequence of the change of the
+  per-request metric (accuracy of the decisions; regression: minus the absolute error),
+  candidate - production, above minus the model's margin (the gate may be asked daily, so the
+  bound must hold at every look);
+- ``roc_auc_change`` (binary models, whose primary metric is ROC AUC): the paired DeLong test
+  at the margin, one-sided: pass when non-inferior, fail when significantly worse by more than
+  the margin, else inconclusive (an AUC has no standard anytime-valid sequence, hence both);
 - ``no_critical_alert``: monitoring's verdict on the candidate is not critical (alert rules
   plug in here when the alerts app exists);
 - ``data_quality``: the candidate's worst null / out-of-range / unseen-category rate of its last
@@ -27,8 +32,12 @@ def _check(name: str, outcome: str, summary: str, **evidence) -> dict:
     return {"name": name, "outcome": outcome, "summary": summary, "evidence": evidence}
 
 
-def comparison_checks(*, comparison: dict, margin: float, min_pairs: int, min_labels: int) -> list[dict]:
+def comparison_checks(*, comparison: dict, margin: float, min_pairs: int, min_labels: int,
+                      task: str, ranking_changes: bool = True) -> list[dict]:
+    """The checks read from a comparison. ``ranking_changes`` false (a threshold change: same
+    scores) leaves out the ROC AUC check, which could only compare a ranking with itself."""
     n, labelled = comparison["paired"], comparison["labelled"]
+    enough = labelled >= min_labels and n >= min_pairs
     checks = [
         _check("paired_requests", PASS if n >= min_pairs else INCONCLUSIVE,
                f"{n} requests predicted by both versions (minimum {min_pairs}).", paired=n, minimum=min_pairs),
@@ -36,17 +45,32 @@ def comparison_checks(*, comparison: dict, margin: float, min_pairs: int, min_la
                f"{labelled} of them labelled (minimum {min_labels}).", labelled=labelled, minimum=min_labels),
     ]
     change = comparison.get("change")
-    if change is None or labelled < min_labels or n < min_pairs:
+    if change is None or not enough:
         checks.append(_check("metric_change", INCONCLUSIVE, "Not enough labelled pairs to bound the change.",
                              change=change))
     else:
         ok = change["low"] > -margin
         checks.append(_check(
             "metric_change", PASS if ok else FAIL,
-            f"{change['metric']} change {change['value']:+.4f}, lower bound {change['low']:+.4f} "
+            f"{change['metric']} change {change['value']:+.4f}, anytime-valid 95% lower bound {change['low']:+.4f} "
             f"{'above' if ok else 'not above'} -{margin:g}.",
             change=change, margin=margin))
+    if task == "binary_classification" and ranking_changes:
+        checks.append(_auc_check(comparison.get("roc_auc_difference"), enough=enough, margin=margin))
     return checks
+
+
+def _auc_check(auc: dict | None, *, enough: bool, margin: float) -> dict:
+    if auc is None or not enough:
+        why = "Not enough labelled pairs" if not enough else "Both classes need two labelled pairs"
+        return _check("roc_auc_change", INCONCLUSIVE, f"{why} to test the ROC AUC change.", roc_auc_difference=auc)
+    t = auc["margin_test"]
+    said = {PASS: f"one-sided 95% lower bound {t['lower']:+.4f} above -{margin:g}",
+            FAIL: f"significantly worse: one-sided 95% upper bound {t['upper']:+.4f} below -{margin:g}",
+            INCONCLUSIVE: f"one-sided 95% bounds {t['lower']:+.4f} to {t['upper']:+.4f} straddle -{margin:g}"}
+    return _check("roc_auc_change", t["outcome"],
+                  f"ROC AUC (primary metric) change {auc['value']:+.4f} (paired DeLong): {said[t['outcome']]}.",
+                  roc_auc_difference=auc, margin=margin)
 
 
 def health_checks(*, candidate: ModelVersion) -> list[dict]:
@@ -88,7 +112,7 @@ def gate_evaluate(*, model: MLModel, candidate: ModelVersion, baseline: ModelVer
     else:
         comparison = comparison_get(model=model, a=baseline, b=candidate)
         checks += comparison_checks(comparison=comparison, margin=rules.margin, min_pairs=rules.min_pairs,
-                                    min_labels=rules.min_labels)
+                                    min_labels=rules.min_labels, task=model.task)
     checks += health_checks(candidate=candidate)
     return GateEvaluation.objects.create(model=model, candidate=candidate, baseline=baseline,
                                          outcome=outcome_of(checks), checks=checks)

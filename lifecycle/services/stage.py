@@ -104,3 +104,20 @@ def version_rollback(*, model: MLModel, actor: str, reason: str = "", proposal: 
         target.refresh_from_db()
         _deploy(event, production=target, previous=current)
     return event
+
+
+def registry_production_record(*, version: ModelVersion, actor: str, previous: ModelVersion | None = None) -> Event:
+    """Audit a production version set through the registry (monitoring's ``production_set``
+    signal, inside the registry's transaction): a model's first, or a new version registered
+    straight into production in place of ``previous``. Neither ran the gate: there is nothing to
+    compare against yet, and the timeline says so."""
+    if previous is None:
+        reason = "First production version of the model, set through the registry: no production version to gate against."
+    else:
+        reason = (f"Registered straight into production through the registry, replacing {previous.version} (kept as the "
+                  "rollback target). No gate ran: a new version has no traffic shared with production to compare; "
+                  "POST .../versions/{version}/promote/ is the gated route.")
+    return Event.objects.create(
+        model=version.model, kind=EventKind.REGISTERED, version=version, previous=previous,
+        actor=actor or "registry", reason=reason, evidence={"source": "registry", "gate": None},
+    )

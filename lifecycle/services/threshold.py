@@ -41,7 +41,7 @@ def threshold_gate(*, version: ModelVersion, threshold: float) -> GateEvaluation
     b = Side(score, decisions(task=task, score=score, logged=nan, threshold=threshold))
     comparison = compare_paired(task=task, a=a, b=b, label=label, rules=rules)
     checks = comparison_checks(comparison=comparison, margin=rules.margin, min_pairs=rules.min_labels,
-                               min_labels=rules.min_labels)
+                               min_labels=rules.min_labels, task=task, ranking_changes=False)
     checks += health_checks(candidate=version)
     return GateEvaluation.objects.create(model=model, candidate=version, baseline=version, threshold=threshold,
                                          outcome=outcome_of(checks), checks=checks)

@@ -116,12 +116,13 @@ def _components(codes: np.ndarray, y: np.ndarray, m: int, n: int) -> tuple[float
     """AUC and DeLong's structural components from dense score codes: for a positive, the share
     of negatives below it (ties count half); for a negative, the share of positives above it."""
     k = int(codes.max()) + 1
-    pos = np.bincount(codes[y], minlength=k).astype(np.float64)
-    neg = np.bincount(codes[~y], minlength=k).astype(np.float64)
+    of_pos, of_neg = codes[y], codes[~y]
+    pos = np.bincount(of_pos, minlength=k).astype(np.float64)
+    neg = np.bincount(of_neg, minlength=k).astype(np.float64)
     neg_below = np.cumsum(neg) - neg
     pos_below = np.cumsum(pos) - pos
-    v_pos = (neg_below + neg / 2)[codes[y]] / n
-    v_neg = 1.0 - (pos_below + pos / 2)[codes[~y]] / m
+    v_pos = (neg_below + neg / 2)[of_pos] / n
+    v_neg = 1.0 - (pos_below + pos / 2)[of_neg] / m
     return float(v_pos.mean()), v_pos, v_neg
 
 
@@ -174,3 +175,37 @@ def flipped_table(decision_a: np.ndarray, decision_b: np.ndarray) -> list[dict]:
 
 def _py(value):
     return value.item() if hasattr(value, "item") else value
+
+
+@dataclass(frozen=True)
+class AucMargin:
+    """One-sided DeLong tests of ``auc_b - auc_a`` against ``-margin``."""
+
+    margin: float
+    lower: float  # one-sided (1 - alpha) lower bound of the difference
+    upper: float  # one-sided (1 - alpha) upper bound
+    p_non_inferior: float  # H0: difference <= -margin (small: b is not worse by the margin)
+    p_worse: float  # H0: difference >= -margin (small: b is worse by more than the margin)
+    outcome: str  # pass (non-inferior) | fail (significantly worse) | inconclusive
+
+
+def auc_margin_test(delong: DeLong, *, margin: float, alpha: float = 0.05) -> AucMargin:
+    """Non-inferiority of b's ROC AUC at ``margin``, from a paired DeLong result.
+
+    z = (difference + margin) / se. ``pass`` when the one-sided lower bound is above -margin
+    (p_non_inferior < alpha), ``fail`` when the one-sided upper bound is below -margin
+    (p_worse < alpha), else ``inconclusive``. A fixed-sample test: repeated looks raise its
+    error rates (the gate's anytime-valid check is the accuracy sequence; this one guards the
+    ranking quality next to it).
+    """
+    d, se = delong.difference, delong.std_error
+    q = float(stats.norm.ppf(1 - alpha))
+    if se > 0:
+        z = (d + margin) / se
+        p_ni, p_worse = float(stats.norm.sf(z)), float(stats.norm.cdf(z))
+    else:  # no sampling variance (identical rankings): the difference is what it is
+        p_ni = 0.0 if d > -margin else 1.0
+        p_worse = 0.0 if d < -margin else 1.0
+    lower, upper = d - q * se, d + q * se
+    outcome = "pass" if lower > -margin else "fail" if upper < -margin else "inconclusive"
+    return AucMargin(margin, lower, upper, p_ni, p_worse, outcome)

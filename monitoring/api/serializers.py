@@ -1,6 +1,6 @@
 """Registry (de)serialisation, and schema-only descriptions of the bulk ingestion bodies.
 
-Bulk rows are never validated by serializers (see monitoring.services.validation); the
+Bulk rows are never validated by serializers (see monitoring.engine.validation); the
 ``*Row`` serializers below exist only so the OpenAPI schema describes them.
 """
 

@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 from core.api.auth import scope_required
 from core.api.body import content_type, parse_csv_body, parse_json_body
 from core.api.errors import BadRequest, error_responses
+from monitoring.engine.validation import InvalidInput
 from monitoring.selectors.registry import model_get, version_get
 from monitoring.services.ingest import predictions_ingest
 from monitoring.services.labels import labels_ingest
 from monitoring.services.reference import reference_rows_from_csv, reference_store
-from monitoring.services.validation import InvalidInput
 
 from .serializers import (
     LabelRow,

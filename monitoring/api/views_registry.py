@@ -8,10 +8,10 @@ from rest_framework.views import APIView
 
 from core.api.auth import HasScopeForMethod
 from core.api.errors import BadRequest, Conflict, error_responses
+from monitoring.engine.validation import InvalidInput
 from monitoring.models import ModelVersion
 from monitoring.selectors.registry import model_get, model_list, version_get, version_list
 from monitoring.services import registry
-from monitoring.services.validation import InvalidInput
 
 from .serializers import (
     ModelCreateSerializer,
@@ -25,7 +25,7 @@ ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 def as_api_error(exc: InvalidInput) -> BadRequest | Conflict:
-    kind = Conflict if isinstance(exc, registry.AlreadyExists) else BadRequest
+    kind = Conflict if isinstance(exc, registry.AlreadyExists | registry.StageConflict) else BadRequest
     return kind(exc.detail, exc.errors)
 
 
@@ -77,6 +77,8 @@ class VersionListView(RegistryView):
 
     @extend_schema(
         request=VersionCreateSerializer, responses={201: VersionSerializer, **ERRORS}, summary="Register a version",
+        description="`stage: production` only for the model's first production version; later ones are "
+                    "promoted through `POST .../versions/{version}/promote/` (409 naming `stage` otherwise).",
         examples=[OpenApiExample("Version with schema", request_only=True, value={
             "version": "2024-06-01", "stage": "production", "threshold": 0.5,
             "features": [
@@ -92,7 +94,7 @@ class VersionListView(RegistryView):
         data = VersionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            version = registry.version_create(model=model, **data.validated_data)
+            version = registry.version_create(model=model, actor=str(request.user), **data.validated_data)
         except InvalidInput as exc:
             raise as_api_error(exc) from None
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
@@ -108,7 +110,11 @@ class VersionDetailView(RegistryView):
     @extend_schema(
         request=VersionUpdateSerializer, responses={200: VersionSerializer, **ERRORS},
         summary="Change stage, threshold or metadata (moving to production sets promoted)",
-        examples=[OpenApiExample("Promote", request_only=True, value={"stage": "production"})],
+        description="409 naming `stage` for a change that would replace or remove the production version "
+                    "(use `POST .../versions/{version}/promote/` or `POST .../rollback/`, which are gated and "
+                    "audited), and naming `threshold` for the production version's threshold (`POST "
+                    ".../versions/{version}/threshold/`). Making the model's first production version is allowed.",
+        examples=[OpenApiExample("Shadow", request_only=True, value={"stage": "shadow"})],
     )
     def patch(self, request, slug: str, version: str):
         found = version_get(model=model_get(slug=slug), version=version)
@@ -121,7 +127,7 @@ class VersionDetailView(RegistryView):
         data = VersionUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
-            updated = registry.version_update(version=found, changes=dict(data.validated_data))
+            updated = registry.version_update(version=found, changes=dict(data.validated_data), actor=str(request.user))
         except InvalidInput as exc:
             raise as_api_error(exc) from None
         updated.reference_row_count = updated.reference_rows.count()

@@ -11,13 +11,8 @@ from django.db import connection, transaction
 
 from monitoring.engine.batch import HOUR_NS, prediction_batch
 from monitoring.engine.coding import numeric_codes
-from monitoring.models import MLModel, ModelVersion
-from monitoring.models.registry import Task
-from monitoring.selectors.registry import model_classes, version_production, versions_by_label
-from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
-from monitoring.services.slates import slates_fold
-
-from .validation import (
+from monitoring.engine.validation import (
+    Limits,
     RowErrors,
     check_feature_dicts,
     check_features,
@@ -28,6 +23,18 @@ from .validation import (
     quality_add,
     quality_bound,
 )
+from monitoring.models import MLModel, ModelVersion
+from monitoring.models.registry import Task
+from monitoring.selectors.registry import model_classes, version_production, versions_by_label
+from monitoring.services.sketching import sketch_count_duplicates, sketch_fold_predictions
+from monitoring.services.slates import slates_fold
+
+
+def input_limits() -> Limits:
+    """The settings' caps on hostile input, for the pure validation."""
+    return Limits(category_chars=settings.VIGIL_MAX_CATEGORY_CHARS, unknown_keys=settings.VIGIL_MAX_UNKNOWN_KEYS,
+                  feature_key_chars=settings.VIGIL_MAX_FEATURE_KEY_CHARS)
+
 
 # Escapes for PostgreSQL's COPY text format.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -108,7 +115,8 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
     for version in {id(v): v for v in versions if v is not None}.values():
         # Every row of the version is checked (even one already rejected), so reasons are complete.
         candidates = np.flatnonzero(np.fromiter((v is version for v in versions), dtype=bool, count=n))
-        columns = check_features(version.features, [feats[i] for i in candidates], errors, candidates)
+        columns = check_features(version.features, [feats[i] for i in candidates], errors, candidates,
+                                 limits=input_limits())
         groups.append((version, candidates, columns))
     ok = errors.ok_mask()
     first = _first_occurrences(request_ids, versions, ok)
@@ -155,7 +163,7 @@ def predictions_ingest(*, model: MLModel, rows: list[dict]) -> dict:
                 slates_fold(model_id=model.pk, slate_ids=[ids["slate_id"][i] for i in index],
                             new_rows=frozenset(request_ids[i] for i in index))
     duplicates = int(ok.sum()) - accepted
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality_bound(quality)}
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "quality": quality_bound(quality, limit=settings.VIGIL_MAX_UNSEEN_CATEGORIES)}
 
 
 def _first_occurrences(request_ids: list, versions: list, ok: np.ndarray) -> np.ndarray:

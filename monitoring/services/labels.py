@@ -12,6 +12,13 @@ from django.utils import timezone
 from core.locks import LockSpace, advisory_lock
 from monitoring.engine.batch import LabelChange
 from monitoring.engine.coding import numeric_codes
+from monitoring.engine.validation import (
+    RowErrors,
+    check_id,
+    check_labels,
+    check_rows_are_objects,
+    check_timestamps,
+)
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Task
 from monitoring.selectors.registry import model_classes
@@ -19,7 +26,6 @@ from monitoring.services.sketching import sketch_fold_labels
 from monitoring.services.slates import slates_fold_labels
 
 from .ingest import NULL, _text
-from .validation import RowErrors, check_id, check_labels, check_rows_are_objects, check_timestamps
 
 CREATE_TMP = """
 CREATE TEMP TABLE IF NOT EXISTS vigil_label_in (request_id text, value jsonb, "timestamp" timestamptz,

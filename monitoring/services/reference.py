@@ -8,13 +8,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 
-from monitoring.models import ModelVersion, ReferenceRow
-from monitoring.models.registry import Task
-from monitoring.selectors.registry import model_classes
-
-from .ingest import NULL
-from .profile import profile_request_build
-from .validation import (
+from monitoring.engine.validation import (
     InvalidInput,
     RowErrors,
     check_feature_dicts,
@@ -23,6 +17,12 @@ from .validation import (
     check_number,
     check_rows_are_objects,
 )
+from monitoring.models import ModelVersion, ReferenceRow
+from monitoring.models.registry import Task
+from monitoring.selectors.registry import model_classes
+
+from .ingest import NULL, input_limits
+from .profile import profile_request_build
 
 TRUE_TEXT = {"true", "1", "yes"}
 FALSE_TEXT = {"false", "0", "no"}
@@ -40,7 +40,7 @@ def reference_store(*, version: ModelVersion, rows: list, append: bool = False) 
     errors = RowErrors(len(rows))
     rows = check_rows_are_objects(rows, errors)
     feats = check_feature_dicts([r.get("features") for r in rows], errors)
-    check_features(version.features, feats, errors, np.arange(len(rows)))
+    check_features(version.features, feats, errors, np.arange(len(rows)), limits=input_limits())
     scores = check_number([r.get("score") for r in rows], "score", errors, required=False)
     if model.task == Task.BINARY:
         with np.errstate(invalid="ignore"):

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from monitoring.engine.validation import InvalidInput
 from monitoring.models import MLModel, ModelVersion
 from monitoring.models.registry import Stage, Task
-
-from .validation import InvalidInput
+from monitoring.signals import production_set
 
 FEATURE_TYPES = ("numeric", "categorical", "boolean")
 # Labels become URL segments and part of artifact file names: no separators, no dot-names.
@@ -21,6 +21,56 @@ FEATURE_KEYS = {"name", "type", "nullable", "min", "max", "categories", "display
 
 class AlreadyExists(InvalidInput):
     """The slug or version label is taken (the API answers 409)."""
+
+
+class StageConflict(InvalidInput):
+    """A stage change that would replace or remove a model's production version, or change its
+    threshold: that is the promotion gate's, the rollback's or the threshold gate's work, audited
+    by the lifecycle (the API answers 409)."""
+
+
+def _api(slug: str, path: str) -> str:
+    return f"POST /api/v1/models/{slug}/{path}"
+
+
+def stage_change_check(*, model: MLModel, version: ModelVersion, stage: str) -> None:
+    """Refuse (StageConflict naming ``stage``) moving ``version`` into production while another
+    version is production, or the production version out of it.
+
+    The first production version of a model has nothing to gate against and is allowed.
+    """
+    current = version.stage
+    if stage == Stage.PRODUCTION and current != Stage.PRODUCTION:
+        production = (ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).exclude(pk=version.pk)
+                      .values_list("version", flat=True).first())
+        if production is not None:
+            promote = _api(model.slug, f"versions/{version.version}/promote/")
+            raise StageConflict(
+                f"Model '{model.slug}' already has a production version ({production}): replace it "
+                f"through the promotion gate, {promote} (audited).",
+                {"stage": [f"Production version {production} is replaced through {promote}."]})
+    if current == Stage.PRODUCTION and stage != Stage.PRODUCTION:
+        raise StageConflict(
+            f"{version.version} is the production version of '{model.slug}': return to the previous one with "
+            f"{_api(model.slug, 'rollback/')} or replace it with {_api(model.slug, 'versions/{version}/promote/')} "
+            "(both audited).",
+            {"stage": [f"Use {_api(model.slug, 'rollback/')} or {_api(model.slug, 'versions/{version}/promote/')}."]})
+
+
+def threshold_change_check(*, version: ModelVersion, threshold: float | None) -> None:
+    """Refuse (StageConflict naming ``threshold``) a new threshold for the production version:
+    it goes through the lifecycle's threshold gate."""
+    if version.stage == Stage.PRODUCTION and threshold != version.threshold:
+        path = _api(version.model.slug, f"versions/{version.version}/threshold/")
+        raise StageConflict(
+            f"{version.version} is in production: its threshold changes through the gate, {path} (audited).",
+            {"threshold": [f"Use {path}."]})
+
+
+def _lock_model(model: MLModel) -> None:
+    # Stage changes of a model are serialised on its row, as the lifecycle's promotion and
+    # rollback do: two first-production requests at once must not both pass the check.
+    MLModel.objects.select_for_update().filter(pk=model.pk).first()
 
 
 def model_create(*, slug: str, name: str, task: str, description: str = "", raw_retention_days: int = 90) -> MLModel:
@@ -44,8 +94,12 @@ def version_create(
     threshold: float | None = None,
     classes: list | None = None,
     metadata: dict | None = None,
+    actor: str = "",
 ) -> ModelVersion:
-    """Register a version; ``features`` is checked and normalised (see feature_schema_clean)."""
+    """Register a version; ``features`` is checked and normalised (see feature_schema_clean).
+
+    Registered as production, it replaces the model's production version (recorded by the lifecycle).
+    """
     if not isinstance(version, str) or not VERSION_LABEL.fullmatch(version):
         raise InvalidInput(
             "Invalid version label: use 1-100 letters, digits, '.', '_', '-' or '+', starting with a letter or digit.",
@@ -59,32 +113,64 @@ def version_create(
     now = timezone.now()
     try:
         with transaction.atomic():
-            return ModelVersion.objects.create(
+            previous = None
+            if stage == Stage.PRODUCTION:
+                _lock_model(model)
+                previous = ModelVersion.objects.filter(model=model, stage=Stage.PRODUCTION).first()
+            created = ModelVersion.objects.create(
                 model=model, version=version, stage=stage, features=schema, threshold=threshold,
                 classes=classes, metadata=metadata,
                 promoted_at=now if stage == Stage.PRODUCTION else None,
             )
+            if stage == Stage.PRODUCTION:
+                # Registering a new version straight into production (the contract's
+                # POST .../versions/ with "stage": "production") replaces the current one, which
+                # stays the rollback target. A new version has no shared traffic, so there is no
+                # gate to run; the lifecycle records the switch as ungated in its timeline.
+                if previous is not None:
+                    ModelVersion.objects.filter(pk=previous.pk).update(stage=Stage.ARCHIVED)
+                production_set.send(sender=ModelVersion, version=created, actor=actor, previous=previous)
+            return created
     except IntegrityError:
         raise AlreadyExists(f"Model '{model.slug}' already has a version '{version}'.",
                             {"version": ["This version already exists for the model."]}) from None
 
 
-def version_update(*, version: ModelVersion, changes: dict) -> ModelVersion:
-    """Change ``stage``, ``threshold`` and/or ``metadata``; moving to production sets ``promoted_at``."""
+def version_update(*, version: ModelVersion, changes: dict, actor: str = "") -> ModelVersion:
+    """Change ``stage``, ``threshold`` and/or ``metadata``; moving to production sets ``promoted_at``.
+
+    StageConflict when the change belongs to the lifecycle (``stage_change_check``), or sets the
+    threshold of the production version (its own gate: POST .../threshold/).
+    """
     unknown = set(changes) - {"stage", "threshold", "metadata"}
     if unknown:
         raise InvalidInput("Only stage, threshold and metadata can be changed.",
                            {key: ["Cannot be changed."] for key in sorted(unknown)})
     if "stage" in changes:
         _check_stage(changes["stage"])
-        if changes["stage"] == Stage.PRODUCTION and version.stage != Stage.PRODUCTION:
-            version.promoted_at = timezone.now()
-        version.stage = changes["stage"]
-    if "threshold" in changes:
-        version.threshold = _clean_threshold(version.model, changes["threshold"])
-    if "metadata" in changes:
-        version.metadata = _clean_metadata(changes["metadata"])
-    version.save(update_fields=["stage", "promoted_at", "threshold", "metadata"])
+    with transaction.atomic():
+        _lock_model(version.model)
+        # Stage and threshold as they are now, under the lock (a promotion or the threshold gate
+        # may have changed them since ``version`` was read).
+        version.stage, version.threshold = (ModelVersion.objects.filter(pk=version.pk)
+                                            .values_list("stage", "threshold").get())
+        became_production = False
+        if "stage" in changes:
+            stage_change_check(model=version.model, version=version, stage=changes["stage"])
+            became_production = changes["stage"] == Stage.PRODUCTION and version.stage != Stage.PRODUCTION
+            if became_production:
+                version.promoted_at = timezone.now()
+            version.stage = changes["stage"]
+        if "threshold" in changes:
+            threshold = _clean_threshold(version.model, changes["threshold"])
+            if not became_production:
+                threshold_change_check(version=version, threshold=threshold)
+            version.threshold = threshold
+        if "metadata" in changes:
+            version.metadata = _clean_metadata(changes["metadata"])
+        version.save(update_fields=["stage", "promoted_at", "threshold", "metadata"])
+        if became_production:
+            production_set.send(sender=ModelVersion, version=version, actor=actor)
     return version
 
 

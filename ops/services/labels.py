@@ -7,9 +7,9 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 
 from core.locks import LockSpace, advisory_lock
+from monitoring.engine.validation import RowErrors, check_labels
 from monitoring.models import Label, MLModel, Prediction
 from monitoring.selectors.registry import model_classes
-from monitoring.services.validation import RowErrors, check_labels
 
 
 @dataclass(frozen=True)

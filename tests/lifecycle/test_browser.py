@@ -47,13 +47,14 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     page.wait_for_url(re.compile(r".*/models/loan-default/$"))
     card = page.locator("#lifecycle")
     expect(card).to_contain_text("Production")
-    expect(card).to_contain_text("No promotion, rollback or threshold change yet.")
+    expect(card).to_contain_text("v1 registered as production (no earlier version to gate against)")
 
     page.click("#lifecycle >> text=v2 (shadow)")
     page.wait_for_url(re.compile(r".*/lifecycle/models/loan-default/compare/\?a=v1&b=v2"))
     expect(page.locator("#verdict")).to_have_text("better")
     expect(page.locator("#verdict-reason")).to_contain_text("B is better")
     expect(page.locator("#paired")).to_have_text("2000")
+    expect(page.locator("#auc-change")).to_contain_text("pass")
     page.wait_for_function(RENDERED, timeout=20_000)
     assert page.locator("#flips tbody tr").count() > 0
     shot(page, "compare")
@@ -85,9 +86,9 @@ def test_admin_compares_promotes_and_rolls_back(live_server, page):
     page.fill("#rollback-reason", "checking the button")
     page.click("#rollback-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("v1 is in production again")
-    expect(page.locator("#lifecycle .timeline > li")).to_have_count(2)
+    expect(page.locator("#lifecycle .timeline > li")).to_have_count(3)  # v1's registration, promotion, rollback
     page.wait_for_function(RENDERED, timeout=20_000)
     shot(page, "model-rolled-back")
     assert ModelVersion.objects.get(version="v1").stage == "production"
-    assert [e.kind for e in Event.objects.all()] == [EventKind.ROLLBACK, EventKind.PROMOTION]
+    assert [e.kind for e in Event.objects.all()] == [EventKind.ROLLBACK, EventKind.PROMOTION, EventKind.REGISTERED]
     assert errors == []

@@ -62,7 +62,7 @@ def test_stage_changes_threshold_and_policy_follow_their_schema(client_with):
     admin, read = client_with("admin"), client_with("read")
     url = "/api/v1/models/loan-default/versions/v2/promote/"
     refused = check(admin.post(url, {"reason": "try"}, format="json"), "post", PROMOTE, 409)
-    assert refused["errors"]["gate"] == ["metric_change"]
+    assert refused["errors"]["gate"] == ["metric_change", "roc_auc_change"]
     check(admin.post(url, {"force": "maybe"}, format="json"), "post", PROMOTE, 400)
     check(read.post(url, {}, format="json"), "post", PROMOTE, 403)
     check(admin.post("/api/v1/models/loan-default/versions/nope/promote/", {}, format="json"), "post", PROMOTE, 404)

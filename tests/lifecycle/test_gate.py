@@ -26,8 +26,9 @@ def analysed_days(v, *, null_rate: float = 0.0, days: int = 2) -> None:
         )
 
 
-def world(n: int = 3000, *, skill_b: float = 2.5, labelled: int | None = None, seed: int = 3):
-    """Production v1 and shadow v2 predicting the same n requests; the first ``labelled`` labelled."""
+def world(n: int = 3000, *, skill_b: float = 2.5, labelled: int | None = None, seed: int = 3, shadow_scores=None):
+    """Production v1 and shadow v2 predicting the same n requests; the first ``labelled`` labelled.
+    ``shadow_scores(y, s1, rng)``: v2's scores instead of the ``skill_b`` model's."""
     model = binary_model()
     v1 = version(model, "v1", stage="production")
     v2 = version(model, "v2", stage="shadow")
@@ -35,6 +36,8 @@ def world(n: int = 3000, *, skill_b: float = 2.5, labelled: int | None = None, s
     rng = np.random.default_rng(seed + 1)
     latent = y * skill_b + rng.normal(0, 1, n)
     s2 = 1 / (1 + np.exp(-(latent - 0.5 * skill_b)))
+    if shadow_scores is not None:
+        s2 = shadow_scores(y, s1, rng)
     log(model, "v1", s1)
     log(model, "v2", s2)
     label(model, y, only=range(labelled if labelled is not None else n))
@@ -55,8 +58,12 @@ def test_gate_passes_for_a_better_shadow_and_promotes_it(client_with):
     assert body["kind"] == "promotion" and body["version"] == "v2" and body["previous"] == "v1"
     assert body["gate"]["outcome"] == "pass" and not body["forced"]
     names = {c["name"]: c for c in body["gate"]["checks"]}
-    assert set(names) == {"paired_requests", "label_maturity", "metric_change", "no_critical_alert", "data_quality"}
+    assert set(names) == {"paired_requests", "label_maturity", "metric_change", "roc_auc_change",
+                          "no_critical_alert", "data_quality"}
     assert names["metric_change"]["evidence"]["change"]["low"] > -0.01
+    assert names["metric_change"]["evidence"]["change"]["metric"] == "accuracy"
+    auc = names["roc_auc_change"]["evidence"]["roc_auc_difference"]
+    assert auc["margin_test"]["outcome"] == "pass" and auc["margin_test"]["lower"] > -0.01 and auc["b"] > auc["a"]
     assert ModelVersion.objects.get(pk=v2.pk).stage == "production"
     assert ModelVersion.objects.get(pk=v1.pk).stage == "archived"
     assert ModelVersion.objects.get(pk=v2.pk).promoted_at is not None
@@ -69,10 +76,11 @@ def test_gate_fails_for_a_worse_shadow_with_409_naming_the_check(client_with):
     response = promote(client_with("admin"))
     assert response.status_code == 409
     body = response.json()
-    assert body["errors"]["gate"] == ["metric_change"] and "metric_change" in body["detail"]
+    assert body["errors"]["gate"] == ["metric_change", "roc_auc_change"] and "metric_change" in body["detail"]
     assert body["gate"]["outcome"] == "fail"
     assert ModelVersion.objects.get(version="v1").stage == "production"
-    assert GateEvaluation.objects.get().outcome == "fail" and not Event.objects.exists()
+    assert GateEvaluation.objects.get().outcome == "fail"
+    assert not Event.objects.exclude(kind=EventKind.REGISTERED).exists()
 
 
 def test_gate_is_inconclusive_without_enough_labels(client_with):
@@ -80,7 +88,30 @@ def test_gate_is_inconclusive_without_enough_labels(client_with):
     response = promote(client_with("admin"))
     assert response.status_code == 409
     assert response.json()["gate"]["outcome"] == "inconclusive"
-    assert response.json()["errors"]["gate"] == ["label_maturity", "metric_change"]
+    assert response.json()["errors"]["gate"] == ["label_maturity", "metric_change", "roc_auc_change"]
+    checks = {c["name"]: c["outcome"] for c in response.json()["gate"]["checks"]}
+    assert checks["roc_auc_change"] == "inconclusive"
+
+
+def same_decisions_worse_ranking(y, s1, rng):
+    """v1's decisions at 0.5 kept, the order within each side shuffled: same accuracy, worse ROC AUC."""
+    return np.where(s1 >= 0.5, 0.5 + 0.49 * rng.random(s1.size), 0.49 * rng.random(s1.size))
+
+
+def test_gate_fails_when_roc_auc_is_significantly_worse_though_accuracy_is_not(client_with):
+    world(shadow_scores=same_decisions_worse_ranking)
+    response = promote(client_with("admin"))
+    assert response.status_code == 409
+    body = response.json()
+    assert body["errors"]["gate"] == ["roc_auc_change"] and body["gate"]["outcome"] == "fail"
+    checks = {c["name"]: c for c in body["gate"]["checks"]}
+    assert checks["metric_change"]["outcome"] == "pass"
+    assert checks["metric_change"]["evidence"]["change"]["value"] == 0
+    auc = checks["roc_auc_change"]["evidence"]["roc_auc_difference"]
+    assert auc["margin_test"]["upper"] < -0.01 and "significantly worse" in checks["roc_auc_change"]["summary"]
+    compared = client_with("read").get("/api/v1/models/loan-default/compare/?b=v2").json()
+    assert compared["roc_auc_difference"]["margin_test"] == auc["margin_test"]
+    assert "significantly worse by more than the margin" in compared["reason"]
 
 
 def test_gate_fails_on_bad_data_quality_of_the_candidate(client_with):
@@ -116,7 +147,9 @@ def test_rollback_returns_production_to_the_previous_version_and_is_audited(clie
     assert again.status_code == 409 and "no earlier production version" in again.json()["detail"]
     timeline = client_with("read").get("/api/v1/models/loan-default/lifecycle/").json()["timeline"]
     assert [(e["kind"], e["version"], e["reason"]) for e in timeline] == [
-        ("rollback", "v1", "complaints"), ("promotion", "v2", "better")]
+        ("rollback", "v1", "complaints"), ("promotion", "v2", "better"),
+        ("registered", "v1", timeline[-1]["reason"])]
+    assert "First production version" in timeline[-1]["reason"]
 
 
 def test_watch_period_proposes_then_performs_a_rollback_per_policy(client_with):
@@ -146,6 +179,8 @@ def test_threshold_change_goes_through_the_gate(client_with):
     url = "/api/v1/models/loan-default/versions/v1/threshold/"
     worse = admin.post(url, {"threshold": 0.97}, format="json")
     assert worse.status_code == 409 and "metric_change" in worse.json()["errors"]["gate"]
+    # Same scores: the ranking (ROC AUC) cannot change with the threshold, so it is not checked.
+    assert "roc_auc_change" not in {c["name"] for c in worse.json()["gate"]["checks"]}
     assert ModelVersion.objects.get(pk=v1.pk).threshold == 0.5
     same = admin.post(url, {"threshold": 0.5001, "reason": "recommended for recall"}, format="json")
     assert same.status_code == 200, same.json()

@@ -89,3 +89,37 @@ def test_delong_under_the_null_is_calibrated():
 def test_flipped_table():
     rows = paired.flipped_table(np.array([0, 0, 1, 1, 1]), np.array([1, 0, 0, 0, 1]))
     assert rows == [{"a": 1, "b": 0, "count": 2}, {"a": 0, "b": 1, "count": 1}]
+
+
+def test_auc_margin_test_is_one_sided_at_alpha_on_the_boundary():
+    """Exchangeable versions (true difference 0) tested at margin 0: each one-sided error ~ alpha."""
+    rng = np.random.default_rng(5)
+    passed = failed = 0
+    for _ in range(400):
+        y = rng.random(400) < 0.4
+        latent = y * 1.0 + rng.normal(0, 1, 400)
+        d = paired.delong_paired(y, latent + rng.normal(0, 0.7, 400), latent + rng.normal(0, 0.7, 400))
+        t = paired.auc_margin_test(d, margin=0.0)
+        passed += t.outcome == "pass"
+        failed += t.outcome == "fail"
+        assert (t.p_non_inferior < 0.05) == (t.outcome == "pass") and (t.p_worse < 0.05) == (t.outcome == "fail")
+    assert 0.02 <= passed / 400 <= 0.09 and 0.02 <= failed / 400 <= 0.09
+
+
+def test_auc_margin_test_passes_fails_and_waits():
+    rng = np.random.default_rng(6)
+    n = 4000
+    y = rng.random(n) < 0.35
+    latent = y * 1.5 + rng.normal(0, 1, n)
+    a = latent + rng.normal(0, 0.5, n)
+    same = paired.auc_margin_test(paired.delong_paired(y, a, a), margin=0.01)
+    assert same.outcome == "pass" and same.lower == pytest.approx(0.0)
+    worse = paired.delong_paired(y, a, latent + rng.normal(0, 2.0, n))
+    t = paired.auc_margin_test(worse, margin=0.01)
+    assert t.outcome == "fail" and t.upper < -0.01
+    assert t.upper == pytest.approx(worse.difference + sps.norm.ppf(0.95) * worse.std_error)
+    # A slightly noisier b on few rows: the bounds straddle -margin.
+    few = slice(0, 300)
+    close = paired.delong_paired(y[few], a[few], a[few] + rng.normal(0, 0.4, 300))
+    t = paired.auc_margin_test(close, margin=0.01)
+    assert t.outcome == "inconclusive" and t.lower < -0.01 < t.upper

@@ -137,8 +137,11 @@ def test_patch_stage_threshold_metadata(admin, reader):
     assert body["metadata"] == {"note": "go"}
     renamed = admin.patch(url, {"version": "v2"}, format="json")
     assert renamed.status_code == 400 and "version" in renamed.json()["errors"]
-    archived = admin.patch(url, {"stage": "archived"}, format="json").json()
-    assert archived["stage"] == "archived" and archived["promoted"] == body["promoted"]
+    # Production leaves only through the lifecycle's rollback or a promotion (tests/lifecycle/test_registry_stage.py).
+    archived = admin.patch(url, {"stage": "archived"}, format="json")
+    assert archived.status_code == 409 and "stage" in archived.json()["errors"]
+    assert ModelVersion.objects.get(version="v1").stage == "production"
+    assert admin.patch(url, {"metadata": {"note": "kept"}}, format="json").json()["promoted"] == body["promoted"]
 
 
 def test_openapi_schema_describes_the_endpoints(api_client):

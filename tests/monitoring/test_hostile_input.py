@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from monitoring.engine.sketch_codec import Sketch
+from monitoring.engine.validation import RowErrors, check_timestamps
 from monitoring.models import Label, MLModel, ModelVersion, Prediction
 from monitoring.services.registry import model_create, version_create
-from monitoring.services.validation import RowErrors, check_timestamps
 
 from .ingest_factories import binary_model, post_json, row, rows
 

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from monitoring.services.validation import (
+from monitoring.engine.validation import (
+    Limits,
     RowErrors,
     check_features,
     check_id,
@@ -15,6 +16,7 @@ from monitoring.services.validation import (
 )
 
 NOW = 1_717_408_800 * 10**9  # 2024-06-03T10:00:00Z
+LIMITS = Limits(category_chars=200, unknown_keys=20, feature_key_chars=200)
 
 
 def test_number_fast_path_and_nulls():
@@ -84,7 +86,7 @@ def test_features_columns_soft_problems_and_quality():
         {"age": 40, "city": "oslo", "vip": None},
     ]
     errors = RowErrors(4)
-    cols = check_features(SCHEMA, feats, errors, np.arange(4))
+    cols = check_features(SCHEMA, feats, errors, np.arange(4), limits=LIMITS)
     assert errors.by_row == {}
     assert cols.arrays["age"][[0, 2, 3]].tolist() == [30.0, 120.0, 40.0]
     assert cols.arrays["city"].tolist() == ["paris", "oslo", None, "oslo"]
@@ -97,7 +99,7 @@ def test_features_columns_soft_problems_and_quality():
 def test_features_wrong_types_are_hard_errors_at_the_original_index():
     feats = [{"age": "30"}, {"city": 5}, {"vip": "true"}]
     errors = RowErrors(10)
-    check_features(SCHEMA, feats, errors, np.array([4, 7, 9]))
+    check_features(SCHEMA, feats, errors, np.array([4, 7, 9]), limits=LIMITS)
     assert errors.by_row == {
         4: ["features.age: expected a number, got string"],
         7: ["features.city: expected a string, got integer"],
@@ -120,7 +122,7 @@ def test_labels_multiclass_matches_by_text():
 
 
 def test_feature_columns_transpose_rows_with_and_without_missing_keys():
-    from monitoring.services.validation import _feature_columns
+    from monitoring.engine.validation import _feature_columns
 
     complete = [{"a": 1, "b": "x"}, {"b": "y", "a": 2.5}]
     assert [list(c) for c in _feature_columns(["a", "b"], complete)] == [[1, 2.5], ["x", "y"]]
@@ -129,3 +131,17 @@ def test_feature_columns_transpose_rows_with_and_without_missing_keys():
     assert [list(c) for c in _feature_columns(["a", "b"], gappy)] == [[1, None], [None, "y"]]
     assert [list(c) for c in _feature_columns(["a", "b"], [])] == [[], []]
     assert _feature_columns([], complete) == []
+
+
+def test_feature_limits_come_in_as_arguments():
+    """The engine reads no settings: the caller's limits decide what a row may carry."""
+    schema = [{"name": "region", "type": "categorical", "nullable": True}]
+    feats = [{"region": "abcdef"}, {"region": "ab", "k1": 1, "k2": 2}]
+    tight = Limits(category_chars=5, unknown_keys=1, feature_key_chars=200)
+    errors = RowErrors(2)
+    check_features(schema, feats, errors, np.arange(2), limits=tight)
+    assert sorted(errors.by_row) == [0, 1]
+    assert "longer than 5" in errors.by_row[0][0]
+    loose = RowErrors(2)
+    check_features(schema, feats, loose, np.arange(2), limits=LIMITS)
+    assert not loose.by_row

@@ -6,6 +6,9 @@ masks; only flagged rows are visited one by one to write their reasons.
 Hard errors reject a row; soft problems (null in a non-nullable feature, out of range,
 unseen category, keys not in the schema) are kept as masks so that they can be counted
 for the rows that end up stored.
+
+Pure (no Django): the caps on hostile input come in as ``Limits``, which the services fill
+from the settings (``monitoring.services.ingest.input_limits``, ``quality_bound``'s limit).
 """
 
 import re
@@ -16,7 +19,6 @@ from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 
 NoneType = type(None)
 NUMBER = frozenset({int, float})
@@ -31,6 +33,16 @@ YEARS = f"{MIN_YEAR}-{MAX_YEAR}"
 MASKED_KEYS = 64
 YEAR = re.compile(r"\s*([+-]?\d{4,})-")
 ID_MAX = {"request_id": 200, "entity_id": 200, "item_id": 200, "segment": 100, "slate_id": 200}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what one row's features may carry (settings VIGIL_MAX_CATEGORY_CHARS,
+    VIGIL_MAX_UNKNOWN_KEYS, VIGIL_MAX_FEATURE_KEY_CHARS)."""
+
+    category_chars: int
+    unknown_keys: int
+    feature_key_chars: int
 
 
 class InvalidInput(ValueError):
@@ -209,7 +221,8 @@ class FeatureColumns:
     unknown_keys: dict[str, np.ndarray] | None = None
 
 
-def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, rows: np.ndarray) -> FeatureColumns:
+def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, rows: np.ndarray, *,
+                   limits: Limits) -> FeatureColumns:
     """Validate the ``features`` dicts of the rows at positions ``rows`` (into ``errors``)."""
     arrays: dict[str, np.ndarray] = {}
     soft: dict[str, dict[str, np.ndarray]] = {}
@@ -223,7 +236,7 @@ def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, row
             if bad is not None:
                 sub.flag(bad, lambda i, c=col, lb=label: f"{lb}: expected a string, got {type_name(c[i])}")
                 col = [None if b else v for v, b in zip(col, bad, strict=True)]
-            col = _check_category_length(col, label, sub)
+            col = _check_category_length(col, label, sub, limits.category_chars)
             values = np.array(col, dtype=object)
             nulls = null_mask(col)
             known = set(spec.get("categories") or ())
@@ -253,16 +266,15 @@ def check_features(schema: list[dict], feats: list[dict], errors: RowErrors, row
         arrays[name] = values
         if problems:
             soft[name] = problems
-    unknown = _unknown_keys(schema, feats, sub)
+    unknown = _unknown_keys(schema, feats, sub, limits)
     for i, messages in sub.by_row.items():
         for message in messages:
             errors.add(int(rows[i]), message)
     return FeatureColumns(arrays=arrays, soft=soft, unknown_keys=unknown)
 
 
-def _check_category_length(col: list, label: str, errors: RowErrors) -> list:
-    """Categorical values longer than VIGIL_MAX_CATEGORY_CHARS reject their row (set to None here)."""
-    limit = settings.VIGIL_MAX_CATEGORY_CHARS
+def _check_category_length(col: list, label: str, errors: RowErrors, limit: int) -> list:
+    """Categorical values longer than ``limit`` reject their row (set to None here)."""
     # filter(None) drops None (and ""), map(len) runs in C: one pass over the column.
     if max(map(len, filter(None, col)), default=0) <= limit:
         return col
@@ -291,11 +303,12 @@ def _feature_columns(names: list[str], feats: list[dict]) -> list[Sequence]:
     return list(zip(*values, strict=True)) if values else [() for _ in names]
 
 
-def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors) -> dict[str, np.ndarray] | None:
+def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors,
+                  limits: Limits) -> dict[str, np.ndarray] | None:
     """Per key not in the schema, the mask of rows that have it (None when no row has any).
 
-    A row with more than VIGIL_MAX_UNKNOWN_KEYS such keys, or one longer than
-    VIGIL_MAX_FEATURE_KEY_CHARS, is rejected: it could only be a client bug or an attack.
+    A row with more than ``limits.unknown_keys`` such keys, or one longer than
+    ``limits.feature_key_chars``, is rejected: it could only be a client bug or an attack.
     When the batch holds more distinct unknown keys than the answer lists, only the most
     frequent are kept (a mask per key for thousands of keys would be the attack's payload).
     """
@@ -304,7 +317,7 @@ def _unknown_keys(schema: list[dict], feats: list[dict], errors: RowErrors) -> d
     if not extra:
         return None
     n = len(feats)
-    most, longest = settings.VIGIL_MAX_UNKNOWN_KEYS, settings.VIGIL_MAX_FEATURE_KEY_CHARS
+    most, longest = limits.unknown_keys, limits.feature_key_chars
     if len(extra) <= MASKED_KEYS:
         masks = {key: np.fromiter((key in f for f in feats), dtype=bool, count=n) for key in sorted(extra)}
         counts = np.sum(list(masks.values()), axis=0)
@@ -358,10 +371,9 @@ def quality_add(quality: dict, columns: FeatureColumns, stored: np.ndarray) -> N
             entry["unknown"] = entry.get("unknown", 0) + count
 
 
-def quality_bound(quality: dict) -> dict:
-    """At most VIGIL_MAX_UNSEEN_CATEGORIES unseen values per feature and as many unknown keys,
-    the most frequent; the rest are counted in ``unseen_other`` and ``unknown_other``."""
-    limit = settings.VIGIL_MAX_UNSEEN_CATEGORIES
+def quality_bound(quality: dict, *, limit: int) -> dict:
+    """At most ``limit`` unseen values per feature and as many unknown keys, the most frequent;
+    the rest are counted in ``unseen_other`` and ``unknown_other``."""
     for entry in quality.values():
         if "unseen" in entry:
             entry["unseen"], other = _keep_top(entry["unseen"], limit)
