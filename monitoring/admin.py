@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .models import MLModel, ModelVersion
+from .models import MLModel, ModelVersion, Stage
+from .selectors.registry import version_production
 from .services import registry
 
 
@@ -33,11 +34,16 @@ class ModelVersionForm(forms.ModelForm):
         cleaned = super().clean()
         model = cleaned.get("model") or getattr(self.instance, "model", None)
         if "stage" in self.changed_data and model is not None:
-            try:
-                registry.stage_change_check(model=model, version=self.instance if self.instance.pk else None,
-                                            stage=cleaned.get("stage"))
-            except registry.StageConflict as exc:
-                self.add_error("stage", exc.detail)
+            if self.instance.pk:
+                try:
+                    registry.stage_change_check(model=model, version=self.instance, stage=cleaned.get("stage"))
+                except registry.StageConflict as exc:
+                    self.add_error("stage", exc.detail)
+            elif cleaned.get("stage") == Stage.PRODUCTION and version_production(model=model) is not None:
+                # The API's straight-into-production registration is for serving systems; here an
+                # admin adds the version first and promotes it through the gate.
+                self.add_error("stage", f"'{model.slug}' already has a production version: add this one as "
+                                        "shadow or candidate, then promote it through the gate (audited).")
         if "threshold" in self.changed_data and self.instance.pk:
             try:
                 registry.threshold_change_check(version=self.instance, threshold=cleaned.get("threshold"))
