@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .models import MLModel, ModelVersion, Stage
+from .models import MLModel, ModelVersion
+from .models.registry import Stage
 from .selectors.registry import version_production
 from .services import registry
 

@@ -104,15 +104,18 @@ def test_first_production_by_patch_is_recorded_and_then_guarded():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_first_production_registrations_at_once_make_one_production_version():
+def test_two_production_registrations_at_once_leave_one_production_version():
     model = binary_model()
     outcomes = run_threads(*[
         (lambda name=name: _try(lambda: version_create(model=model, version=name, features=SCHEMA, stage="production")))
         for name in ("a", "b")
     ])
-    assert sorted(outcomes) == ["conflict", "created"]
-    assert ModelVersion.objects.filter(model=model, stage="production").count() == 1
-    assert Event.objects.filter(kind=EventKind.REGISTERED).count() == 1
+    # Serialised on the model's row: the second to commit replaces the first, never two at once.
+    assert outcomes == ["created", "created"]
+    production = ModelVersion.objects.get(model=model, stage="production")
+    events = list(Event.objects.filter(kind=EventKind.REGISTERED).order_by("id"))
+    assert [e.previous for e in events] == [None, events[0].version]
+    assert events[1].version == production
 
 
 def _try(call) -> str:
