@@ -6,6 +6,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from .services.digest import digests_send
 from .services.evaluate import alerts_evaluate
+from .services.reminders import reminders_send
 from .services.send import outbox_send_due
 from .services.silences import silences_end_announce
 
@@ -39,3 +40,8 @@ def silences_ended_task() -> int:
 @shared_task(**RETRY)
 def daily_digest_task() -> int:
     return digests_send()
+
+
+@shared_task(**RETRY)
+def reminders_task() -> int:
+    return reminders_send()

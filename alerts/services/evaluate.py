@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
+from django.db.models import F, FilteredRelation, Max, Min, Q, Subquery
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import AnalysisResult, ModelVersion
@@ -39,16 +39,49 @@ def fingerprint(*, rule_id: int, version_id: int, segment: str, features: list[s
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _floor(t: datetime, granularity: str) -> datetime:
+    t = t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return t.replace(hour=0) if granularity == "day" else t
+
+
+def _rules_with_cursors(version_id: int) -> list[AlertRule]:
+    """The enabled rules of the version's model, each annotated with its cursor for the version
+    (``cursor_*``) and the version's newest analysis (``analysed``): one query."""
+    newest = (AnalysisResult.objects.filter(version_id=version_id).order_by().values("version_id")
+              .annotate(newest=Max("computed_at")).values("newest"))
+    return list(
+        AlertRule.objects.filter(model__versions__id=version_id, enabled=True)
+        .annotate(mine=FilteredRelation("cursors", condition=Q(cursors__version_id=version_id)))
+        .annotate(cursor_id=F("mine__id"), cursor_end=F("mine__window_end"),
+                  cursor_analysed=F("mine__analysed_through"), cursor_read=F("mine__read_until"),
+                  analysed=Subquery(newest[:1]))
+        .order_by("id")
+    )
+
+
+def _nothing_new(rules: list[AlertRule], now: datetime) -> bool:
+    """No result (re)computed since every rule's last read, and no window of the rules'
+    granularities closed since then (a closed empty window is a no-data observation)."""
+    if any(r.cursor_analysed is None or r.cursor_read is None for r in rules):
+        return False
+    analysed = rules[0].analysed
+    if analysed is None or analysed > min(r.cursor_analysed for r in rules):
+        return False
+    read = min(r.cursor_read for r in rules)
+    return all(_floor(read, g) == _floor(now, g) for g in {r.granularity for r in rules})
+
+
 def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None) -> list[Transition]:
     """Evaluate every enabled rule of the version's model on its windows not yet consumed.
 
     ``conditions`` (tests, benchmarks) replaces the read of the health conditions. Returns the
-    transitions; the messages they call for are in the outbox when this returns."""
+    transitions; the messages they call for are in the outbox when this returns. A version with
+    no analysis since its last evaluation and no window closed since costs one query."""
     now = now or clock.now()
-    version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    rules = list(AlertRule.objects.filter(model_id=version.model_id, enabled=True))
-    if not rules:
+    rules = _rules_with_cursors(version_id)
+    if not rules or (conditions is None and _nothing_new(rules, now)):
         return []
+    version = ModelVersion.objects.select_related("model").get(pk=version_id)
     with transaction.atomic():
         # One evaluation of a version at a time: cursors and streaks are read-modify-write.
         advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
@@ -60,6 +93,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             found, analysed = _read(version, rules, cursors, now)
         alerts = {a.fingerprint: a for a in Alert.objects.filter(version=version, rule__in=rules)}
         transitions: list[Transition] = []
+        changed, created = [], []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
             transitions += _rule_evaluate(rule, version, found, cursor, alerts, now)
@@ -67,11 +101,31 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
                 if cursor.window_end > EPOCH or analysed is not None:
-                    cursor.save()
+                    created.append(cursor)
             else:
-                cursor.save(update_fields=["window_end", "analysed_through", "read_until"])
+                changed.append(cursor)
+        if changed:
+            _cursors_update(changed)
+        if created:
+            EvaluationCursor.objects.bulk_create(created)
         incidents_enqueue(model=version.model, transitions=transitions, now=now)
     return transitions
+
+
+CURSORS_UPDATE_SQL = """
+UPDATE alerts_evaluationcursor AS c
+   SET window_end = v.window_end, analysed_through = v.analysed_through, read_until = v.read_until
+  FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+       AS v(id, window_end, analysed_through, read_until)
+ WHERE c.id = v.id
+"""
+
+
+def _cursors_update(cursors: list[EvaluationCursor]) -> None:
+    """Every rule's cursor in one statement, not one UPDATE per rule."""
+    with connection.cursor() as cur:
+        cur.execute(CURSORS_UPDATE_SQL, [[c.pk for c in cursors], [c.window_end for c in cursors],
+                                         [c.analysed_through for c in cursors], [c.read_until for c in cursors]])
 
 
 def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | None]:
@@ -81,32 +135,40 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
     from the cursors alone would re-judge the same old windows every cycle. Those windows are
     read again only when re-analysed since the last read (new labels recompute them), as are
     windows starting after the last read's ``now`` (new, or missing: no data)."""
-    results = AnalysisResult.objects.filter(version=version)
-    analysed = results.aggregate(analysed=Max("computed_at"))["analysed"]
+    granularities = sorted({r.granularity for r in rules})
+    marks = [cursors.get(r.id) for r in rules]
+    # A rule with no cursor yet (new rule, first evaluation) reads everything from the first window.
+    complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
+    starts = {g: min(cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == g)
+              for g in granularities}
+    seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK if complete else None
+    since = {g: min(c.read_until for c in marks) - STEP[g] for g in granularities} if complete else {}
+    # One query: the newest analysis, each granularity's first window and, when every rule has
+    # read before, its oldest window re-analysed since then.
+    results = AnalysisResult.objects.filter(version=version).order_by()
+    aggregates = {"analysed": Max("computed_at")}
+    for g in granularities:
+        aggregates[f"first_{g}"] = Min("window_start", filter=Q(granularity=g))
+        if complete:
+            aggregates[f"changed_{g}"] = Min("window_start", filter=Q(
+                granularity=g, segment="", window_start__gte=starts[g], window_start__lt=since[g],
+                computed_at__gt=seen))
+    marks_read = results.aggregate(**aggregates)
+    analysed = marks_read["analysed"]
     if analysed is None:
         return [], None
-    # A rule that never consumed a window starts at the version's first analysed window of its
-    # granularity (not at 1970: the health selector lists missing windows, and there would be half
-    # a million; nor at its first day's midnight: the hours before its first prediction held none).
-    firsts = dict(results.order_by().values_list("granularity").annotate(first=Min("window_start")))
-    # A rule with no cursor yet (new rule, first evaluation) reads everything from the first window.
-    marks = [cursors.get(r.id) for r in rules]
-    complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
     found: list[Condition] = []
-    for granularity in {r.granularity for r in rules}:
-        first = firsts.get(granularity)
+    for granularity in granularities:
+        # A rule that never consumed a window starts at the version's first analysed window of its
+        # granularity (not at 1970: the health selector lists missing windows, and there would be
+        # half a million; nor at its first day's midnight: the hours before its first prediction held none).
+        first = marks_read[f"first_{granularity}"]
         if first is None:
             continue
-        starts = [max(cursors[r.id].window_end, first) if r.id in cursors else first
-                  for r in rules if r.granularity == granularity]
-        start = min(starts)
+        start = max(starts[granularity], first)
         if complete:
-            seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK
-            since = min(c.read_until for c in marks) - STEP[granularity]
-            changed = (results.filter(granularity=granularity, segment="", window_start__gte=start,
-                                      window_start__lt=since, computed_at__gt=seen)
-                       .aggregate(start=Min("window_start"))["start"])
-            start = max(start, min(changed or since, since))
+            changed = marks_read[f"changed_{granularity}"]
+            start = max(start, min(changed or since[granularity], since[granularity]))
         found += conditions_read(version=version, granularity=granularity, start=start, end=now + STEP[granularity],
                                  now=now)
     return found, analysed

@@ -13,7 +13,7 @@ from .headline import LABELS, bar_heights, comparison, headline, sparkline
 from .links import absolute, feedback_links
 
 VERBS = {"firing": "FIRING", "resolved": "RESOLVED", "worse": "WORSE", "flapping": "FLAPPING",
-         "silence_ended": "FIRING"}
+         "silence_ended": "FIRING", "reminder": "STILL FIRING"}
 TREND_WINDOWS = 12
 
 
