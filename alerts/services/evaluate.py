@@ -169,9 +169,19 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
         if complete:
             changed = marks_read[f"changed_{granularity}"]
             start = max(start, min(changed or since[granularity], since[granularity]))
-        found += conditions_read(version=version, granularity=granularity, start=start, end=now + STEP[granularity],
-                                 now=now)
+        for segment in ["", *_segments(version, [r for r in rules if r.granularity == granularity])]:
+            found += conditions_read(version=version, granularity=granularity, start=start,
+                                     end=now + STEP[granularity], now=now, segment=segment)
     return found, analysed
+
+
+def _segments(version, rules) -> list[str]:
+    """The segments these rules judge besides all rows (none by default: no query)."""
+    if not any(r.segments for r in rules):
+        return []
+    tracked = set(AnalysisResult.objects.filter(version=version).exclude(segment="")
+                  .values_list("segment", flat=True).distinct())
+    return sorted(s for s in tracked if any(r.watches_segment(s) for r in rules))
 
 
 def _rank(rule, c: Condition) -> int:
@@ -186,21 +196,23 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
             continue
         if rule.kind in FEATURE_KINDS and rule.features and c.feature not in rule.features:
             continue
-        key = (c.feature if rule.kind in FEATURE_KINDS else "", c.window_start)
+        if not rule.watches_segment(c.segment):
+            continue
+        key = (c.segment, c.feature if rule.kind in FEATURE_KINDS else "", c.window_start)
         # A model-level kind judged on several metrics (performance: accuracy and ROC AUC) is one
         # alert: the window counts when any judged metric breaches; that metric is the one shown.
         held = per_window.get(key)
         if held is None or _rank(rule, c) > _rank(rule, held):
             per_window[key] = c
-    series: dict[str, list[Condition]] = {}
-    for (feature, _), c in per_window.items():
-        series.setdefault(feature, []).append(c)
+    series: dict[tuple[str, str], list[Condition]] = {}
+    for (segment, feature, _), c in per_window.items():
+        series.setdefault((segment, feature), []).append(c)
     out: list[Transition] = []
     horizon = now - timedelta(hours=rule.lookback_hours)
-    for feature, conds in series.items():
+    for (segment, feature), conds in series.items():
         conds.sort(key=lambda c: c.window_start)
         features = [feature] if feature else []
-        key = fingerprint(rule_id=rule.id, version_id=version.id, segment="", features=features)
+        key = fingerprint(rule_id=rule.id, version_id=version.id, segment=segment, features=features)
         alert = alerts.get(key)
         for c in conds:
             closed = c.window_end <= now
@@ -211,7 +223,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                         cursor.window_end = max(cursor.window_end, c.window_end)
                     continue
                 alert = alerts[key] = Alert.objects.create(
-                    rule=rule, model_id=version.model_id, version=version, features=features,
+                    rule=rule, model_id=version.model_id, version=version, features=features, segment=segment,
                     fingerprint=key, kind=rule.kind, severity=rule.severity,
                 )
             if verdict is not None:

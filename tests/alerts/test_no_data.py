@@ -61,3 +61,29 @@ def test_a_gap_fires_no_data_once_and_returning_rows_resolve_it_once(settings, m
         assert Notification.objects.filter(status="sent").count() == 2
     finally:
         controller.stop()
+
+
+@pytest.mark.django_db
+def test_a_model_that_stops_sending_is_evaluated_on_beat_and_its_no_data_fires(monkeypatch):
+    """No rows, so no analysis and no evaluation after one: the beat's sweep of live versions
+    still judges the empty hours."""
+    from alerts import clock
+    from alerts.tasks import evaluate_live_versions_task
+    from monitoring.services.analysis import version_analyse
+    from monitoring.services.compaction import sketches_compact_all
+
+    User.objects.create_user("ds", "ds@example.com", "pw").groups.add(Group.objects.get_or_create(name=DATA_SCIENTISTS)[0])
+    version = make_version(slug="loan-default")
+    store_reference(version)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = api_rows(draw(720, np.random.default_rng(5)), start=hour - 20 * HOUR, hours=12, prefix="s")
+    assert predictions_ingest(model=version.model, rows=rows)["accepted"] == 720
+    sketches_compact_all()
+    version_analyse(version_id=version.id)
+    monkeypatch.setattr(clock, "now", lambda: hour - 8 * HOUR + timedelta(minutes=5))
+    evaluate_live_versions_task()
+    assert not Alert.objects.filter(kind="no_data").exists()
+    monkeypatch.setattr(clock, "now", lambda: hour - 6 * HOUR + timedelta(minutes=5))
+    assert evaluate_live_versions_task() >= 1
+    assert Alert.objects.get(kind="no_data").state == "firing"
+    assert Notification.objects.get(kind="firing").subject.startswith("[Vigil] CRITICAL FIRING loan-default: rows 0 <")
