@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, FilteredRelation, Max, Min, Q, Subquery
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import AnalysisResult, ModelVersion
@@ -44,19 +43,23 @@ def _floor(t: datetime, granularity: str) -> datetime:
     return t.replace(hour=0) if granularity == "day" else t
 
 
+RULES_SQL = """
+SELECT r.*, c.id AS cursor_id, c.window_end AS cursor_end, c.analysed_through AS cursor_analysed,
+       c.read_until AS cursor_read,
+       (SELECT max(computed_at) FROM monitoring_analysis_result WHERE version_id = %s) AS analysed
+  FROM alerts_alertrule r
+  JOIN monitoring_model_version v ON v.model_id = r.model_id AND v.id = %s
+  LEFT JOIN alerts_evaluationcursor c ON c.rule_id = r.id AND c.version_id = v.id
+ WHERE r.enabled
+ ORDER BY r.id
+"""
+
+
 def _rules_with_cursors(version_id: int) -> list[AlertRule]:
-    """The enabled rules of the version's model, each annotated with its cursor for the version
-    (``cursor_*``) and the version's newest analysis (``analysed``): one query."""
-    newest = (AnalysisResult.objects.filter(version_id=version_id).order_by().values("version_id")
-              .annotate(newest=Max("computed_at")).values("newest"))
-    return list(
-        AlertRule.objects.filter(model__versions__id=version_id, enabled=True)
-        .annotate(mine=FilteredRelation("cursors", condition=Q(cursors__version_id=version_id)))
-        .annotate(cursor_id=F("mine__id"), cursor_end=F("mine__window_end"),
-                  cursor_analysed=F("mine__analysed_through"), cursor_read=F("mine__read_until"),
-                  analysed=Subquery(newest[:1]))
-        .order_by("id")
-    )
+    """The enabled rules of the version's model, each with its cursor for the version
+    (``cursor_*``) and the version's newest analysis (``analysed``): one query, in SQL because it
+    runs for every version on every beat and the ORM's compilation of it cost more than the query."""
+    return list(AlertRule.objects.raw(RULES_SQL, [version_id, version_id]))
 
 
 def _nothing_new(rules: list[AlertRule], now: datetime) -> bool:
@@ -85,7 +88,11 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
     with transaction.atomic():
         # One evaluation of a version at a time: cursors and streaks are read-modify-write.
         advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
-        cursors = {c.rule_id: c for c in EvaluationCursor.objects.filter(version=version, rule__in=rules)}
+        # Read again under the lock: an evaluation that held it before us may have moved them.
+        rules = _rules_with_cursors(version_id)
+        cursors = {r.id: EvaluationCursor(pk=r.cursor_id, rule_id=r.id, version_id=version_id, window_end=r.cursor_end,
+                                          analysed_through=r.cursor_analysed, read_until=r.cursor_read)
+                   for r in rules if r.cursor_id is not None}
         analysed = None
         if conditions is not None:
             found = conditions
@@ -145,16 +152,24 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
     since = {g: min(c.read_until for c in marks) - STEP[g] for g in granularities} if complete else {}
     # One query: the newest analysis, each granularity's first window and, when every rule has
     # read before, its oldest window re-analysed since then.
-    results = AnalysisResult.objects.filter(version=version).order_by()
-    aggregates = {"analysed": Max("computed_at")}
+    columns, params = ["max(computed_at)"], []
     for g in granularities:
-        aggregates[f"first_{g}"] = Min("window_start", filter=Q(granularity=g))
+        columns.append("min(window_start) FILTER (WHERE granularity = %s)")
+        params.append(g)
         if complete:
-            aggregates[f"changed_{g}"] = Min("window_start", filter=Q(
-                granularity=g, segment="", window_start__gte=starts[g], window_start__lt=since[g],
-                computed_at__gt=seen))
-    marks_read = results.aggregate(**aggregates)
-    analysed = marks_read["analysed"]
+            columns.append("min(window_start) FILTER (WHERE granularity = %s AND segment = '' AND window_start >= %s"
+                           " AND window_start < %s AND computed_at > %s)")
+            params += [g, starts[g], since[g], seen]
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(columns)} FROM monitoring_analysis_result WHERE version_id = %s",
+                    [*params, version.pk])
+        row = list(cur.fetchone())
+    analysed = row.pop(0)
+    marks_read = {}
+    for g in granularities:
+        marks_read[f"first_{g}"] = row.pop(0)
+        if complete:
+            marks_read[f"changed_{g}"] = row.pop(0)
     if analysed is None:
         return [], None
     found: list[Condition] = []
