@@ -28,9 +28,10 @@ def test_seed_demo_leaves_loan_default_firing_and_resolved(live_server):
     assert {n.recipient for n in told} == users and {n.status for n in told} == {"sent"}
     for message in told:
         assert set(message.alerts.values_list("kind", flat=True)) >= {"performance", "concept_drift"}
-    mailed = [m for m in mail.outbox if "CRITICAL FIRING loan-default: accuracy" in m.subject]
+    mailed = [m for m in mail.outbox if m.subject in {n.subject for n in told}]
     assert sorted(to for m in mailed for to in m.to) == sorted(users), [m.subject for m in mail.outbox]
     for m in mailed:
+        assert m.subject.startswith("[Vigil] CRITICAL FIRING loan-default: accuracy")
         assert "accuracy" in m.body and "concept drift" in m.body
 
     # The day-12 null spike in employment_years came and went: resolved, with its history kept
