@@ -22,13 +22,14 @@ class Condition:
     judged: bool
     n: int | None = None
     metric: str = ""
+    segment: str = ""
 
 
 def _get(obj, name, default=None):
     return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
-def condition_from(found) -> Condition:
+def condition_from(found, segment: str = "") -> Condition:
     """A monitoring ``WindowCondition`` (or a dict with its fields) as a Condition."""
     expected = _get(found, "expected", default=None) or (None, None)
     features = tuple(_get(found, "features", default=()) or ())
@@ -44,15 +45,19 @@ def condition_from(found) -> Condition:
         judged=bool(_get(found, "judged", default=False)),
         n=_get(found, "n"),
         metric=_get(found, "metric", default="") or "",
+        segment=segment,
     )
 
 
-def conditions_read(*, version, granularity: str, start: datetime, end: datetime, now: datetime) -> list[Condition]:
-    """Every judged-or-not condition of the version's windows starting in [start, end), oldest first."""
+def conditions_read(*, version, granularity: str, start: datetime, end: datetime, now: datetime,
+                    segment: str = "") -> list[Condition]:
+    """Every judged-or-not condition of the version's windows starting in [start, end) (of all
+    rows, or of one segment's), oldest first."""
     from monitoring.selectors.health import window_conditions
 
-    found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now)
-    return sorted((condition_from(f) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
+    found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now,
+                              segment=segment)
+    return sorted((condition_from(f, segment) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
 
 
 def rule_breached(threshold, condition: Condition) -> bool | None:

@@ -23,6 +23,8 @@ class RuleForm(forms.Form):
     severity = forms.ChoiceField(choices=[("critical", "critical"), ("warning", "warning"), ("info", "info")])
     recipients = forms.CharField(required=False, help_text="Comma-separated: addresses, user:NAME, group:NAME, subscribers")
     features = forms.CharField(required=False, help_text="Comma-separated feature names (empty: all)")
+    segments = forms.CharField(required=False, help_text='Segments judged besides all rows: "all" or comma-separated '
+                               "names (empty: all rows only)")
     webhook = forms.URLField(required=False)
     webhook_format = forms.ChoiceField(choices=[("json", "Generic JSON (signed)"), ("slack", "Slack")])
     enabled = forms.BooleanField(required=False, initial=True)
@@ -47,6 +49,7 @@ class RuleForm(forms.Form):
             "for_windows": d["for_windows"], "keep_firing_for": d["keep_firing_for"],
             "lookback_hours": d["lookback_hours"], "severity": d["severity"], "recipients": split(d["recipients"]),
             "features": split(d["features"]), "webhook": d.get("webhook") or "",
+            "segments": True if (d.get("segments") or "").strip() == "all" else split(d.get("segments")) or False,
             "webhook_format": d["webhook_format"], "enabled": bool(d.get("enabled")),
         }
 
@@ -60,6 +63,7 @@ class RuleForm(forms.Form):
             "for_windows": rule.for_windows, "keep_firing_for": rule.keep_firing_for,
             "lookback_hours": rule.lookback_hours, "severity": rule.severity,
             "recipients": ", ".join(rule.recipients), "features": ", ".join(rule.features),
+            "segments": "all" if rule.segments is True else ", ".join(rule.segments or []),
             "webhook": rule.webhook, "webhook_format": rule.webhook_format, "enabled": rule.enabled,
         }
 

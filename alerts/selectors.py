@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
+from monitoring.models import ModelVersion
+
 from .models import Alert, AlertRule, Notification, Silence, State
+
+# Versions that take traffic or log it: the ones whose silence is news.
+LIVE_STAGES = ("production", "canary", "shadow")
 
 
 def alerts_firing(*, version, severity: str | None = None) -> QuerySet[Alert]:
@@ -42,3 +47,9 @@ def notification_log(*, model=None, status: str = "") -> QuerySet[Notification]:
     if status:
         found = found.filter(status=status)
     return found.order_by("-created_at", "-id")
+
+
+def versions_live() -> list[int]:
+    """Ids of the versions in a live stage whose model has an enabled rule."""
+    return list(ModelVersion.objects.filter(stage__in=LIVE_STAGES, model__alert_rules__enabled=True)
+                .values_list("id", flat=True).distinct().order_by("id"))

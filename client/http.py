@@ -90,6 +90,39 @@ class VigilClient:
             params=params,
         )
 
+    # -- alerts ----------------------------------------------------------------------------
+
+    def list_alert_rules(self, slug: str) -> list[dict]:
+        return self._request("GET", f"/api/v1/models/{slug}/alert-rules/")
+
+    def create_alert_rule(self, slug: str, name: str, kind: str, **fields) -> dict:
+        """Add a rule; ``fields`` are the contract's optional ones (granularity, threshold,
+        for_windows, keep_firing_for, lookback_hours, severity, recipients, webhook, features, ...)."""
+        body = {"name": name, "kind": kind, **fields}
+        return self._request("POST", f"/api/v1/models/{slug}/alert-rules/", json_body=body)
+
+    def update_alert_rule(self, slug: str, rule_id: int, **fields) -> dict:
+        return self._request("PATCH", f"/api/v1/models/{slug}/alert-rules/{int(rule_id)}/", json_body=fields)
+
+    def delete_alert_rule(self, slug: str, rule_id: int) -> None:
+        self._request("DELETE", f"/api/v1/models/{slug}/alert-rules/{int(rule_id)}/")
+
+    def list_alerts(self, slug: str, state: str | None = None) -> list[dict]:
+        """The model's alerts, firing first; ``state``: firing or resolved."""
+        return self._request("GET", f"/api/v1/models/{slug}/alerts/", params={"state": state} if state else None)
+
+    def create_silence(self, slug: str, until, reason: str, rule: int | None = None, kind: str | None = None) -> dict:
+        """Hold the model's messages until ``until`` (a datetime or ISO string), optionally only a rule's or a kind's."""
+        body: dict = {"until": until if isinstance(until, str) else until.isoformat(), "reason": reason}
+        if rule is not None:
+            body["rule"] = int(rule)
+        if kind is not None:
+            body["kind"] = kind
+        return self._request("POST", f"/api/v1/models/{slug}/silences/", json_body=body)
+
+    def list_silences(self, slug: str) -> list[dict]:
+        return self._request("GET", f"/api/v1/models/{slug}/silences/")
+
     # -- data ------------------------------------------------------------------------------
 
     def send_reference(

@@ -307,8 +307,14 @@ VIGIL_ALERT_SEND_LEASE_SECONDS = envint("VIGIL_ALERT_SEND_LEASE_SECONDS", "120")
 VIGIL_WEBHOOK_SECRET = os.getenv("VIGIL_WEBHOOK_SECRET") or SECRET_KEY
 VIGIL_WEBHOOK_TIMEOUT = envfloat("VIGIL_WEBHOOK_TIMEOUT", "10")
 VIGIL_DIGEST_HOUR = envint("VIGIL_DIGEST_HOUR", "8")
+# A critical alert still firing, unacknowledged, is mailed again this long after readers were last
+# told (0: never).
+VIGIL_ALERT_REMINDER_HOURS = envint("VIGIL_ALERT_REMINDER_HOURS", "24")
 CELERY_BEAT_SCHEDULE["alerts-send"] = {"task": "alerts.tasks.send_notifications_task", "schedule": VIGIL_ALERT_SEND_SECONDS}
 CELERY_BEAT_SCHEDULE["alerts-silences"] = {"task": "alerts.tasks.silences_ended_task", "schedule": 60}
+# Live versions are evaluated on beat too: a model that stopped sending data gets no analysis.
+CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {"task": "alerts.tasks.evaluate_live_versions_task", "schedule": 300}
+CELERY_BEAT_SCHEDULE["alerts-reminders"] = {"task": "alerts.tasks.reminders_task", "schedule": 600}
 CELERY_BEAT_SCHEDULE["alerts-digest"] = {"task": "alerts.tasks.daily_digest_task", "schedule": 3600}
 
 LOGGING = {

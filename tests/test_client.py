@@ -153,6 +153,37 @@ def test_client_errors_carry_status_and_body(live_server, make_token, vigil):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_alert_rules_alerts_and_silences(vigil):
+    from datetime import UTC, datetime, timedelta
+
+    from alerts.models import AlertRule, Silence
+
+    defaults = vigil.list_alert_rules("loans")
+    assert {r["kind"] for r in defaults} >= {"performance", "no_data", "drift"}
+    rule = vigil.create_alert_rule("loans", "Accuracy (daily)", "performance", granularity="day",
+                                   threshold={"op": "<", "value": 0.7}, for_windows=1, severity="critical",
+                                   recipients=["ds@example.com"], lookback_hours=168)
+    stored = AlertRule.objects.get(pk=rule["id"])
+    assert (stored.granularity, stored.threshold, stored.lookback_hours) == ("day", {"op": "<", "value": 0.7}, 168)
+    assert vigil.update_alert_rule("loans", rule["id"], severity="warning")["severity"] == "warning"
+    with pytest.raises(VigilError) as bad:
+        vigil.create_alert_rule("loans", "Bad", "performance", granularity="week")
+    assert bad.value.status == 400 and "granularity" in bad.value.body["errors"]
+    assert AlertRule.objects.filter(model__slug="loans").count() == len(defaults) + 1  # nothing half-stored
+    vigil.delete_alert_rule("loans", rule["id"])
+    assert not AlertRule.objects.filter(pk=rule["id"]).exists()
+
+    assert vigil.list_alerts("loans") == [] and vigil.list_alerts("loans", state="firing") == []
+    with pytest.raises(VigilError) as state:
+        vigil.list_alerts("loans", state="burning")
+    assert state.value.status == 400 and "state" in state.value.body["errors"]
+    until = datetime.now(UTC) + timedelta(hours=2)
+    silence = vigil.create_silence("loans", until, "deploy window", kind="drift")
+    assert Silence.objects.get(pk=silence["id"]).reason == "deploy window"
+    assert [s["id"] for s in vigil.list_silences("loans")] == [silence["id"]]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_upload_artifact_of_a_lightgbm_model(vigil):
     import lightgbm as lgb
 

@@ -20,6 +20,8 @@ class RuleSerializer(serializers.Serializer):
     webhook = serializers.CharField(required=False, allow_blank=True)
     webhook_format = serializers.ChoiceField(choices=["json", "slack"], default="json")
     features = serializers.ListField(child=serializers.CharField(), default=list)
+    segments = serializers.JSONField(default=False, help_text="false: all rows only; true: every tracked "
+                                     "segment too; or a list of segment names (each judged on its own windows)")
     enabled = serializers.BooleanField(default=True)
     demoted = serializers.SerializerMethodField()
     precision = serializers.SerializerMethodField()
@@ -40,6 +42,7 @@ class AlertSerializer(serializers.Serializer):
     started = serializers.DateTimeField(source="started_at", allow_null=True)
     resolved = serializers.DateTimeField(source="resolved_at", allow_null=True)
     features = serializers.ListField(child=serializers.CharField())
+    segment = serializers.CharField()
     summary = serializers.CharField()
     version = serializers.CharField(source="version.version")
     value = serializers.FloatField(allow_null=True)

@@ -53,6 +53,9 @@ class Alert(models.Model):
     # Whether this firing was announced (or deliberately held): a firing that began in a backfill
     # is announced when a window inside the lookback still breaches; an unannounced one resolves quietly.
     announced = models.BooleanField(default=False)
+    # When readers were last told it fires (its FIRING message, a silence's end, a reminder):
+    # unacknowledged critical alerts are reminded VIGIL_ALERT_REMINDER_HOURS after it.
+    told_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -17,6 +17,7 @@ class NotificationKind(models.TextChoices):
     WORSE = "worse"
     FLAPPING = "flapping"
     SILENCE_ENDED = "silence_ended", "silence ended"
+    REMINDER = "reminder"
     DIGEST = "digest"
 
 

@@ -36,6 +36,9 @@ class AlertRule(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=[(k, k) for k in KINDS])
     features = models.JSONField(default=list, blank=True)
+    # Segments judged besides all rows: false (none), true (every tracked segment) or a list of
+    # names. Opt-in: each segment costs another read and judgement of its windows.
+    segments = models.JSONField(default=False, blank=True)
     granularity = models.CharField(max_length=8, choices=[("hour", "hour"), ("day", "day")], default="hour")
     threshold = models.JSONField(default=learned_threshold)
     for_windows = models.PositiveSmallIntegerField(default=2)
@@ -57,6 +60,12 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.slug}: {self.name}"
+
+    def watches_segment(self, segment: str) -> bool:
+        """All rows always; a segment when the rule asks for it."""
+        if not segment:
+            return True
+        return self.segments is True or (isinstance(self.segments, list) and segment in self.segments)
 
     @property
     def threshold_text(self) -> str:

@@ -6,8 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
 
 from core.locks import LockSpace, advisory_lock
 from monitoring.models import AnalysisResult, ModelVersion
@@ -39,20 +38,61 @@ def fingerprint(*, rule_id: int, version_id: int, segment: str, features: list[s
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _floor(t: datetime, granularity: str) -> datetime:
+    t = t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return t.replace(hour=0) if granularity == "day" else t
+
+
+RULES_SQL = """
+SELECT r.*, c.id AS cursor_id, c.window_end AS cursor_end, c.analysed_through AS cursor_analysed,
+       c.read_until AS cursor_read,
+       (SELECT max(computed_at) FROM monitoring_analysis_result WHERE version_id = %s) AS analysed
+  FROM alerts_alertrule r
+  JOIN monitoring_model_version v ON v.model_id = r.model_id AND v.id = %s
+  LEFT JOIN alerts_evaluationcursor c ON c.rule_id = r.id AND c.version_id = v.id
+ WHERE r.enabled
+ ORDER BY r.id
+"""
+
+
+def _rules_with_cursors(version_id: int) -> list[AlertRule]:
+    """The enabled rules of the version's model, each with its cursor for the version
+    (``cursor_*``) and the version's newest analysis (``analysed``): one query, in SQL because it
+    runs for every version on every beat and the ORM's compilation of it cost more than the query."""
+    return list(AlertRule.objects.raw(RULES_SQL, [version_id, version_id]))
+
+
+def _nothing_new(rules: list[AlertRule], now: datetime) -> bool:
+    """No result (re)computed since every rule's last read, and no window of the rules'
+    granularities closed since then (a closed empty window is a no-data observation)."""
+    if any(r.cursor_analysed is None or r.cursor_read is None for r in rules):
+        return False
+    analysed = rules[0].analysed
+    if analysed is None or analysed > min(r.cursor_analysed for r in rules):
+        return False
+    read = min(r.cursor_read for r in rules)
+    return all(_floor(read, g) == _floor(now, g) for g in {r.granularity for r in rules})
+
+
 def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None) -> list[Transition]:
     """Evaluate every enabled rule of the version's model on its windows not yet consumed.
 
     ``conditions`` (tests, benchmarks) replaces the read of the health conditions. Returns the
-    transitions; the messages they call for are in the outbox when this returns."""
+    transitions; the messages they call for are in the outbox when this returns. A version with
+    no analysis since its last evaluation and no window closed since costs one query."""
     now = now or clock.now()
-    version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    rules = list(AlertRule.objects.filter(model_id=version.model_id, enabled=True))
-    if not rules:
+    rules = _rules_with_cursors(version_id)
+    if not rules or (conditions is None and _nothing_new(rules, now)):
         return []
+    version = ModelVersion.objects.select_related("model").get(pk=version_id)
     with transaction.atomic():
         # One evaluation of a version at a time: cursors and streaks are read-modify-write.
         advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
-        cursors = {c.rule_id: c for c in EvaluationCursor.objects.filter(version=version, rule__in=rules)}
+        # Read again under the lock: an evaluation that held it before us may have moved them.
+        rules = _rules_with_cursors(version_id)
+        cursors = {r.id: EvaluationCursor(pk=r.cursor_id, rule_id=r.id, version_id=version_id, window_end=r.cursor_end,
+                                          analysed_through=r.cursor_analysed, read_until=r.cursor_read)
+                   for r in rules if r.cursor_id is not None}
         analysed = None
         if conditions is not None:
             found = conditions
@@ -60,6 +100,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             found, analysed = _read(version, rules, cursors, now)
         alerts = {a.fingerprint: a for a in Alert.objects.filter(version=version, rule__in=rules)}
         transitions: list[Transition] = []
+        changed, created = [], []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
             transitions += _rule_evaluate(rule, version, found, cursor, alerts, now)
@@ -67,11 +108,31 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
                 if cursor.window_end > EPOCH or analysed is not None:
-                    cursor.save()
+                    created.append(cursor)
             else:
-                cursor.save(update_fields=["window_end", "analysed_through", "read_until"])
+                changed.append(cursor)
+        if changed:
+            _cursors_update(changed)
+        if created:
+            EvaluationCursor.objects.bulk_create(created)
         incidents_enqueue(model=version.model, transitions=transitions, now=now)
     return transitions
+
+
+CURSORS_UPDATE_SQL = """
+UPDATE alerts_evaluationcursor AS c
+   SET window_end = v.window_end, analysed_through = v.analysed_through, read_until = v.read_until
+  FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+       AS v(id, window_end, analysed_through, read_until)
+ WHERE c.id = v.id
+"""
+
+
+def _cursors_update(cursors: list[EvaluationCursor]) -> None:
+    """Every rule's cursor in one statement, not one UPDATE per rule."""
+    with connection.cursor() as cur:
+        cur.execute(CURSORS_UPDATE_SQL, [[c.pk for c in cursors], [c.window_end for c in cursors],
+                                         [c.analysed_through for c in cursors], [c.read_until for c in cursors]])
 
 
 def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | None]:
@@ -81,35 +142,61 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
     from the cursors alone would re-judge the same old windows every cycle. Those windows are
     read again only when re-analysed since the last read (new labels recompute them), as are
     windows starting after the last read's ``now`` (new, or missing: no data)."""
-    results = AnalysisResult.objects.filter(version=version)
-    analysed = results.aggregate(analysed=Max("computed_at"))["analysed"]
+    granularities = sorted({r.granularity for r in rules})
+    marks = [cursors.get(r.id) for r in rules]
+    # A rule with no cursor yet (new rule, first evaluation) reads everything from the first window.
+    complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
+    starts = {g: min(cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == g)
+              for g in granularities}
+    seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK if complete else None
+    since = {g: min(c.read_until for c in marks) - STEP[g] for g in granularities} if complete else {}
+    # One query: the newest analysis, each granularity's first window and, when every rule has
+    # read before, its oldest window re-analysed since then.
+    columns, params = ["max(computed_at)"], []
+    for g in granularities:
+        columns.append("min(window_start) FILTER (WHERE granularity = %s)")
+        params.append(g)
+        if complete:
+            columns.append("min(window_start) FILTER (WHERE granularity = %s AND segment = '' AND window_start >= %s"
+                           " AND window_start < %s AND computed_at > %s)")
+            params += [g, starts[g], since[g], seen]
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(columns)} FROM monitoring_analysis_result WHERE version_id = %s",
+                    [*params, version.pk])
+        row = list(cur.fetchone())
+    analysed = row.pop(0)
+    marks_read = {}
+    for g in granularities:
+        marks_read[f"first_{g}"] = row.pop(0)
+        if complete:
+            marks_read[f"changed_{g}"] = row.pop(0)
     if analysed is None:
         return [], None
-    # A rule that never consumed a window starts at the version's first analysed window of its
-    # granularity (not at 1970: the health selector lists missing windows, and there would be half
-    # a million; nor at its first day's midnight: the hours before its first prediction held none).
-    firsts = dict(results.order_by().values_list("granularity").annotate(first=Min("window_start")))
-    # A rule with no cursor yet (new rule, first evaluation) reads everything from the first window.
-    marks = [cursors.get(r.id) for r in rules]
-    complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
     found: list[Condition] = []
-    for granularity in {r.granularity for r in rules}:
-        first = firsts.get(granularity)
+    for granularity in granularities:
+        # A rule that never consumed a window starts at the version's first analysed window of its
+        # granularity (not at 1970: the health selector lists missing windows, and there would be
+        # half a million; nor at its first day's midnight: the hours before its first prediction held none).
+        first = marks_read[f"first_{granularity}"]
         if first is None:
             continue
-        starts = [max(cursors[r.id].window_end, first) if r.id in cursors else first
-                  for r in rules if r.granularity == granularity]
-        start = min(starts)
+        start = max(starts[granularity], first)
         if complete:
-            seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK
-            since = min(c.read_until for c in marks) - STEP[granularity]
-            changed = (results.filter(granularity=granularity, segment="", window_start__gte=start,
-                                      window_start__lt=since, computed_at__gt=seen)
-                       .aggregate(start=Min("window_start"))["start"])
-            start = max(start, min(changed or since, since))
-        found += conditions_read(version=version, granularity=granularity, start=start, end=now + STEP[granularity],
-                                 now=now)
+            changed = marks_read[f"changed_{granularity}"]
+            start = max(start, min(changed or since[granularity], since[granularity]))
+        for segment in ["", *_segments(version, [r for r in rules if r.granularity == granularity])]:
+            found += conditions_read(version=version, granularity=granularity, start=start,
+                                     end=now + STEP[granularity], now=now, segment=segment)
     return found, analysed
+
+
+def _segments(version, rules) -> list[str]:
+    """The segments these rules judge besides all rows (none by default: no query)."""
+    if not any(r.segments for r in rules):
+        return []
+    tracked = set(AnalysisResult.objects.filter(version=version).exclude(segment="")
+                  .values_list("segment", flat=True).distinct())
+    return sorted(s for s in tracked if any(r.watches_segment(s) for r in rules))
 
 
 def _rank(rule, c: Condition) -> int:
@@ -124,21 +211,23 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
             continue
         if rule.kind in FEATURE_KINDS and rule.features and c.feature not in rule.features:
             continue
-        key = (c.feature if rule.kind in FEATURE_KINDS else "", c.window_start)
+        if not rule.watches_segment(c.segment):
+            continue
+        key = (c.segment, c.feature if rule.kind in FEATURE_KINDS else "", c.window_start)
         # A model-level kind judged on several metrics (performance: accuracy and ROC AUC) is one
         # alert: the window counts when any judged metric breaches; that metric is the one shown.
         held = per_window.get(key)
         if held is None or _rank(rule, c) > _rank(rule, held):
             per_window[key] = c
-    series: dict[str, list[Condition]] = {}
-    for (feature, _), c in per_window.items():
-        series.setdefault(feature, []).append(c)
+    series: dict[tuple[str, str], list[Condition]] = {}
+    for (segment, feature, _), c in per_window.items():
+        series.setdefault((segment, feature), []).append(c)
     out: list[Transition] = []
     horizon = now - timedelta(hours=rule.lookback_hours)
-    for feature, conds in series.items():
+    for (segment, feature), conds in series.items():
         conds.sort(key=lambda c: c.window_start)
         features = [feature] if feature else []
-        key = fingerprint(rule_id=rule.id, version_id=version.id, segment="", features=features)
+        key = fingerprint(rule_id=rule.id, version_id=version.id, segment=segment, features=features)
         alert = alerts.get(key)
         for c in conds:
             closed = c.window_end <= now
@@ -149,7 +238,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                         cursor.window_end = max(cursor.window_end, c.window_end)
                     continue
                 alert = alerts[key] = Alert.objects.create(
-                    rule=rule, model_id=version.model_id, version=version, features=features,
+                    rule=rule, model_id=version.model_id, version=version, features=features, segment=segment,
                     fingerprint=key, kind=rule.kind, severity=rule.severity,
                 )
             if verdict is not None:

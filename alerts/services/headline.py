@@ -30,6 +30,7 @@ def comparison(alert, rule) -> tuple[str, float | None]:
 def alert_summary(*, alert, rule) -> str:
     what = alert.metric or LABELS.get(alert.kind, alert.kind)
     where = f" in {', '.join(alert.features)}" if alert.features else ""
+    where += f" (segment {alert.segment})" if alert.segment else ""
     return f"{LABELS.get(alert.kind, alert.kind)}{where}: {what} {_num(alert.value)}{_against(alert, rule)}"
 
 
@@ -43,6 +44,8 @@ def headline(alert, rule) -> str:
     what = alert.metric or LABELS.get(alert.kind, alert.kind)
     if alert.features and alert.kind in ("drift", "quality"):
         what = f"{LABELS[alert.kind]} {alert.metric or 'score'} of {', '.join(alert.features)}"
+    if alert.segment:
+        what = f"{what} in segment {alert.segment}"
     since = f" since {alert.started_at:%-d %b}" if alert.started_at else ""
     sign, limit = comparison(alert, rule)
     against = f" {sign} {_num(limit)}" if limit is not None else ""

@@ -13,7 +13,7 @@ from .headline import LABELS, bar_heights, comparison, headline, sparkline
 from .links import absolute, feedback_links
 
 VERBS = {"firing": "FIRING", "resolved": "RESOLVED", "worse": "WORSE", "flapping": "FLAPPING",
-         "silence_ended": "FIRING"}
+         "silence_ended": "FIRING", "reminder": "STILL FIRING"}
 TREND_WINDOWS = 12
 
 
@@ -51,6 +51,9 @@ def message_context(*, model, kind: str, alerts: list[Alert], recipient: str) ->
         for v in ModelVersion.objects.filter(model=model, created_at__gte=started).order_by("created_at"):
             changes.append(f"version {v.version} registered {v.created_at:%-d %b %H:%M}")
     tail = headline(lead, lead.rule) + (f" and {len(alerts) - 1} more" if len(alerts) > 1 else "")
+    if lead.version.stage != "production":
+        # A shadow or candidate version's alerts read like production's otherwise.
+        tail += f" ({lead.version.stage} {lead.version.version})"
     features = sorted({f for a in alerts for f in a.features})
     return {
         "model": model,

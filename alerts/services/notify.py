@@ -83,6 +83,9 @@ def incidents_enqueue(*, model, transitions, now: datetime) -> list[Notification
             _note(alert, "flapping: one notice, then the daily digest only", state="flapping")
             kept[NotificationKind.FLAPPING].append(alert)
             continue
+        if t.state == State.FIRING:
+            alert.told_at = now
+            alert.save(update_fields=["told_at"])
         kept[t.state].append(alert)
     out: list[Notification] = []
     for kind, alerts in kept.items():

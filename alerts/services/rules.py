@@ -22,7 +22,7 @@ DEFAULT_RULES = [
     ("Prediction drift", "prediction_drift", "info", 2),
 ]
 FIELDS = ("name", "kind", "granularity", "threshold", "for_windows", "keep_firing_for", "lookback_hours",
-          "severity", "recipients", "webhook", "webhook_format", "features", "enabled")
+          "severity", "recipients", "webhook", "webhook_format", "features", "segments", "enabled")
 
 
 class RuleInvalid(ValueError):
@@ -101,6 +101,10 @@ def _check(key: str, value) -> str:
         except ValidationError:
             return "An http(s) URL."
         return ""
+    if key == "segments":
+        ok = isinstance(value, bool) or (isinstance(value, list) and len(value) <= 50
+                                         and all(isinstance(s, str) and 0 < len(s) <= 100 for s in value))
+        return "" if ok else "true (every segment), false (all rows only) or a list of segment names."
     if key == "features":
         ok = isinstance(value, list) and all(isinstance(f, str) and f for f in value)
         return "" if ok else "A list of feature names."

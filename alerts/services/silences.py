@@ -56,6 +56,7 @@ def silences_end_announce(*, now: datetime | None = None) -> int:
                 AlertEvent.objects.create(alert=alert, state="silence_ended", value=alert.value,
                                           note=f"silence ended ({silence.reason}); still firing")
             if still:
+                Alert.objects.filter(pk__in=[a.pk for a in still]).update(told_at=now)
                 notifications_write(model=silence.model, kind=NotificationKind.SILENCE_ENDED, alerts=still, now=now)
                 announced += 1
     return announced

@@ -129,7 +129,10 @@ def shadow_version(*, served: pd.DataFrame, predictions: pd.DataFrame, day: np.n
 
 def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> DemoModel:
     rng = np.random.default_rng(seed)
-    start = now - days * DAY
+    # Scenario days are UTC days (the monitor's daily windows): the last one is today, up to
+    # ``now``. Days counted from ``now`` would cut the concept shift's first day in two windows at
+    # a place that depends on the hour the seed runs, and the alerts with it.
+    start = (now - days * DAY).ceil("D")
 
     n_train = int(max(3000, 16000 * min(scale, 1.0)))
     history = applicants(rng, n_train)
@@ -142,6 +145,7 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
     reference["label"] = defaulted[:holdout]
 
     times = arrival_times(rng, start=start, days=days, per_day=2000 * scale)
+    times = times[times <= now].reset_index(drop=True)
     day = day_index(times, start)
     n = len(times)
     served = applicants(rng, n)

@@ -390,18 +390,39 @@ def missing_windows(
     granularity: str, ctx: Context,
 ) -> list[WindowCondition]:
     """``no_data`` conditions for closed windows in [start, end) with no rows although their
-    learned volume says there should be some (at least 10 rows expected)."""
+    learned volume says there should be some (at least 10 rows expected, and zero below the band)."""
     have = {w.start for w in present}
     out = []
     step = STEP[granularity]
     t = start
     series = _history(history, lambda h: float(h.rows), 0)
+    # Empty windows are never stored: without them the history says an hour that is often empty
+    # (a few requests of five rows each) always has rows, and one more empty hour looks like an
+    # outage. Absent windows between the first stored one and the window judged count as zeros.
+    stored = {h.start for h in history}
+    zeros = []
+    slot = min(stored, default=end)
+    while slot < end:
+        if slot not in stored:
+            zeros.append((slot, 0.0))
+        slot += step
     while t < end:
         if t not in have and t + step <= ctx.now:
-            band = seasonal_band(series, t, granularity)
+            band = seasonal_band(series + [z for z in zeros if z[0] < t], t, granularity)
             empty = WindowStats(start=t, granularity=granularity)
-            if band is not None and band[0] >= 10:
+            # An empty window inside the learned band (an hour that is often empty) is no outage.
+            if band is not None and band[0] >= 10 and band[1] > 0:
                 out.append(_cond(empty, "no_data", metric="rows", value=0.0, expected=(band[1], band[2]),
                                  breached=True, n=0, detail={"basis": f"learned from {band[3]}"}))
         t += step
     return out
+
+
+def data_present(windows: Sequence[WindowStats], start: datetime, end: datetime, ctx: Context) -> list[WindowCondition]:
+    """A judged, non-breaching ``no_data`` condition for each closed window in [start, end) that
+    has rows: the observation a no-data alert needs to resolve once data comes back."""
+    return [
+        _cond(w, "no_data", metric="rows", value=float(w.rows), n=w.rows, detail={"basis": "rows arrived"})
+        for w in windows
+        if start <= w.start < end and w.end <= ctx.now and w.rows > 0
+    ]

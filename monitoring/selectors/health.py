@@ -28,7 +28,7 @@ from monitoring.health import (
     verdict,
     window_stats,
 )
-from monitoring.health.windows import STEP, missing_windows
+from monitoring.health.windows import STEP, data_present, missing_windows
 from monitoring.models import ModelVersion
 
 # Trailing history a window's learned band is drawn from: four weeks of days (four of each
@@ -217,6 +217,7 @@ def _conditions(version, windows, days, granularity, start, end, now) -> list[Wi
     ctx = _context(version, now, [d for d in days if d.start < now])
     out = [c for _, conds in _judge(windows, start, ctx, granularity) for c in conds] if windows else []
     out += missing_windows([w for w in windows if w.start >= start], windows, start, end, granularity, ctx)
+    out += data_present(windows, start, end, ctx)
     return out
 
 

@@ -34,6 +34,7 @@ def test_rules_create_list_patch_delete(client_with):
 @pytest.mark.parametrize("field,value", [
     ("kind", "vibes"), ("threshold", {"op": "=", "value": 1}), ("for_windows", 0), ("severity", "loud"),
     ("recipients", ["not an address"]), ("webhook", "ftp://x"), ("granularity", "week"),
+    ("segments", "web"), ("segments", [""]),
 ])
 def test_bad_rule_fields_are_named_and_nothing_is_stored(client_with, field, value):
     make_model()

@@ -1,4 +1,5 @@
-"""The demo seed leaves loan-default with alerts made by the real pipeline (analysis, then evaluation)."""
+"""The demo seed leaves loan-default with alerts made by the real pipeline (analysis, then evaluation):
+the concept shift firing and mailed to the demo users, the day-12 null spike resolved."""
 
 import pytest
 from django.core import mail
@@ -11,18 +12,33 @@ def test_seed_demo_leaves_loan_default_firing_and_resolved(live_server):
 
     call_command("seed_demo", url=live_server.url, scale=0.25, days=30)
     alerts = Alert.objects.filter(model__slug="loan-default", version__stage="production")
-    # The concept shift fired the daily performance / concept-drift rules (whether the alert still
-    # fires at the end depends on the hour the seed runs at this small scale).
-    fired = AlertEvent.objects.filter(alert__in=alerts, alert__kind__in=("performance", "concept_drift"), state="firing")
-    assert fired.exists(), list(alerts.values_list("kind", "state"))
+    states = sorted(alerts.values_list("rule__name", "features", "state"))
+    # The concept shift (the last 7 UTC days) fires the daily realised-performance and concept-drift
+    # rules on every matured window of it, whatever the hour the seed runs.
+    firing = alerts.filter(state="firing", kind__in=("performance", "concept_drift"), rule__granularity="day")
+    assert sorted(firing.values_list("kind", flat=True)) == ["concept_drift", "performance"], states
+    # Nothing holds them: no data gap or volume collapse fires at the end of the seed.
+    assert not alerts.filter(state="firing", kind="no_data").exists(), states
+    assert not [a for a in alerts.filter(state="firing", kind="volume") if a.value < a.expected[0]], states
+    assert not AlertEvent.objects.filter(alert__in=firing, note__startswith="inhibited").exists()
+
+    users = {"admin@example.com", "scientist@example.com", "agent@example.com"}
+    assert set(Subscription.objects.filter(model__slug="loan-default").values_list("user__email", flat=True)) == users
+    told = Notification.objects.filter(model__slug="loan-default", kind="firing", channel="email",
+                                       alerts__in=firing).distinct()
+    assert {n.recipient for n in told} == users and {n.status for n in told} == {"sent"}
+    for message in told:
+        assert set(message.alerts.values_list("kind", flat=True)) >= {"performance", "concept_drift"}
+    mailed = [m for m in mail.outbox if m.subject in {n.subject for n in told}]
+    assert sorted(to for m in mailed for to in m.to) == sorted(users), [m.subject for m in mail.outbox]
+    for m in mailed:
+        assert m.subject.startswith("[Vigil] CRITICAL FIRING loan-default: accuracy")
+        assert "accuracy" in m.body and "concept drift" in m.body
+
     # The day-12 null spike in employment_years came and went: resolved, with its history kept
     # (older than the rule's lookback, so shown on the alert page and never mailed).
     spike = alerts.get(kind="quality", features=["employment_years"])
     assert spike.state == "resolved"
     assert set(AlertEvent.objects.filter(alert=spike).values_list("state", flat=True)) >= {"firing", "resolved"}
     assert not Notification.objects.filter(alerts=spike).exists()
-
-    users = {"admin@example.com", "scientist@example.com", "agent@example.com"}
-    assert set(Subscription.objects.filter(model__slug="loan-default").values_list("user__email", flat=True)) == users
-    # Nothing about the resolved spike is mailed (its windows are older than the rule's lookback).
     assert not any("employment_years" in m.subject for m in mail.outbox)

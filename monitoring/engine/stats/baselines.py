@@ -70,6 +70,14 @@ def phase_of(moment: datetime, granularity: str) -> int:
     return moment.weekday() if granularity == "day" else moment.weekday() * 24 + moment.hour
 
 
+def _median(values: list[float]) -> float:
+    """np.median's value (the mean of the two middle values for an even count), without numpy's
+    overhead: bands are drawn from a handful of windows, a hundred times per window judged."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def seasonal_history(
     history: Sequence[tuple[datetime, float]], moment: datetime, granularity: str
 ) -> tuple[list[float], str]:
@@ -79,8 +87,12 @@ def seasonal_history(
     for hours, the same hour of day; else every window. A series with a weekly or daily
     rhythm is thus compared with its own phase and never alarms on its rhythm.
     """
-    phase = phase_of(moment, granularity)
-    same = [v for t, v in history if phase_of(t, granularity) == phase]
+    if granularity == "day":
+        weekday = moment.weekday()
+        same = [v for t, v in history if t.weekday() == weekday]
+    else:
+        weekday, hour = moment.weekday(), moment.hour
+        same = [v for t, v in history if t.hour == hour and t.weekday() == weekday]
     if len(same) >= MIN_PHASE_HISTORY:
         return same, "same weekday" if granularity == "day" else "same weekday and hour"
     if granularity == "hour":
@@ -96,13 +108,12 @@ def seasonal_band(
     """(median, low, high, basis) of the window's learned band, or None without enough history.
     A phase history of 3-6 values is enough here: the phases' own rhythm is what it removes."""
     values, basis = seasonal_history(history, moment, granularity)
-    h = np.asarray([v for v in values if v is not None], dtype=np.float64)
-    h = h[np.isfinite(h)]
+    h = [x for v in values if v is not None and math.isfinite(x := float(v))]
     need = MIN_PHASE_HISTORY if basis != "all windows" else MIN_HISTORY
-    if h.size < need:
+    if len(h) < need:
         return None
-    median = float(np.median(h))
-    half = max(k * MAD_TO_SD * float(np.median(np.abs(h - median))), floor)
+    median = _median(h)
+    half = max(k * MAD_TO_SD * _median([abs(x - median) for x in h]), floor)
     low, high = median - half, median + half
     if basis in ("all windows", "same hour of day"):
         # Too few windows of this phase for their own band, but the ones seen count: a

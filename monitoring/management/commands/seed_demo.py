@@ -87,8 +87,7 @@ class Command(BaseCommand):
             # null spike has come and gone; the demo users hear of what falls in the rules' lookback.
             for slug in pending_slugs:
                 for rule in DEMO_ALERT_RULES.get(slug, ()):
-                    tolerate_existing(lambda r=rule, s=slug: client._request("POST", f"/api/v1/models/{s}/alert-rules/",
-                                                                              json_body=r))
+                    tolerate_existing(lambda r=rule, s=slug: client.create_alert_rule(s, **r))
                 call_command("evaluate_alerts", model=slug, subscribe=[name for name, *_ in DEMO_USERS])
         self.stdout.write(self.style.SUCCESS(f"Demo seeded in {time.monotonic() - started:.1f}s"))
 
