@@ -41,8 +41,10 @@ def comparison_get(
     with_pairs: bool = False,
 ) -> dict:
     """The contract's comparison body plus extras, and (``with_pairs``) the arrays under it."""
-    pairs = paired_predictions(model=model, version_a=a, version_b=b, start=start, end=end)
     task = model.task
+    # Request ids only for what lists requests: the flipped table and the ranking's overrides.
+    pairs = paired_predictions(model=model, version_a=a, version_b=b, start=start, end=end,
+                               with_request_ids=with_pairs or task == "ranking")
     # The calibrators serve only the label-free estimates of unlabelled pairs: no profile read
     # (two queries of the versions' reference profiles) when every pair is labelled.
     estimates = task == "binary_classification" and bool(np.isnan(pairs.label).any())

@@ -30,8 +30,10 @@ def _floats(column: str) -> str:
     return f"string_agg(float8send(COALESCE({column}, 'NaN')), '')"
 
 
-PAIRS_SQL = f"""
-SELECT count(*), string_agg(convert_to(a.request_id, 'UTF8'), '\\x00'::bytea),
+def pairs_sql(*, with_request_ids: bool) -> str:
+    ids = "string_agg(convert_to(a.request_id, 'UTF8'), '\\x00'::bytea)" if with_request_ids else "NULL::bytea"
+    return f"""
+SELECT count(*), {ids},
        string_agg(timestamptz_send(a."timestamp"), ''), {_floats("a.score")}, {_floats("b.score")},
        {_floats("a.decision_code")}, {_floats("b.decision_code")}, {_floats("l.value_code")}
   FROM monitoring_prediction a
@@ -41,6 +43,8 @@ SELECT count(*), string_agg(convert_to(a.request_id, 'UTF8'), '\\x00'::bytea),
  WHERE a.model_id = %(model)s AND a.version_id = %(a)s
    AND a."timestamp" >= %(start)s AND a."timestamp" < %(end)s
 """
+
+
 EARLIEST = "0001-01-02T00:00:00Z"
 LATEST = "9999-12-30T00:00:00Z"
 # timestamptz_send: microseconds since 2000-01-01 UTC.
@@ -51,7 +55,7 @@ PG_EPOCH_US = 946_684_800_000_000
 class PairedPredictions:
     """Requests predicted by both versions, in time order (version a's timestamp).
 
-    - ``request_ids``: object array of str.
+    - ``request_ids``: object array of str; None when not asked for (``with_request_ids``).
     - ``timestamps``: datetime64[us] (UTC) of version a's prediction.
     - ``score_a``/``score_b``: float64 scores.
     - ``prediction_a``/``prediction_b``: float64 decisions as logged (``prediction``): numbers
@@ -61,7 +65,7 @@ class PairedPredictions:
     - ``classes``: the model's classes (multiclass), else None.
     """
 
-    request_ids: np.ndarray
+    request_ids: np.ndarray | None
     timestamps: np.ndarray
     score_a: np.ndarray
     score_b: np.ndarray
@@ -71,7 +75,7 @@ class PairedPredictions:
     classes: list | None = None
 
     def __len__(self) -> int:
-        return len(self.request_ids)
+        return len(self.score_a)
 
     @property
     def labelled(self) -> np.ndarray:
@@ -86,10 +90,13 @@ def paired_predictions(
     version_b: ModelVersion,
     start: datetime | None = None,
     end: datetime | None = None,
+    with_request_ids: bool = True,
 ) -> PairedPredictions:
     """The requests both versions predicted with version a's timestamp in [start, end)
     (either bound optional), with both scores and decisions and the label (see
     PairedPredictions). One SQL join; ``version_a`` and ``version_b`` must belong to ``model``.
+    Without ``with_request_ids`` the ids are neither aggregated nor decoded (a tenth of the
+    time at a million pairs: the statistics do not need them).
     """
     if version_a.model_id != model.pk or version_b.model_id != model.pk:
         raise ValueError("both versions must belong to the model")
@@ -100,20 +107,20 @@ def paired_predictions(
         # Memory for the label hash in one batch (a million labels take about 55 MB); JIT
         # compilation costs more than it saves on these simple expressions.
         cursor.execute("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off")
-        query = cursor.mogrify(PAIRS_SQL, params).decode()
+        query = cursor.mogrify(pairs_sql(with_request_ids=with_request_ids), params).decode()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
     count, *fields = _binary_row(buffer.getbuffer())
     n = struct.unpack(">q", count)[0]
     if n == 0:
         return _empty(model_classes(model=model))
     ids, stamps, *floats = fields
-    request_ids = np.array(bytes(ids).decode().split("\x00"), dtype=object)
+    request_ids = None if ids is None else np.array(bytes(ids).decode().split("\x00"), dtype=object)
     micros = np.frombuffer(stamps, dtype=">i8").astype(np.int64) + PG_EPOCH_US
     score_a, score_b, prediction_a, prediction_b, label = (np.frombuffer(f, dtype=">f8").astype(np.float64)
                                                            for f in floats)
     order = np.argsort(micros, kind="stable")
     return PairedPredictions(
-        request_ids=request_ids[order], timestamps=micros[order].astype("datetime64[us]"),
+        request_ids=None if request_ids is None else request_ids[order], timestamps=micros[order].astype("datetime64[us]"),
         score_a=score_a[order], score_b=score_b[order], prediction_a=prediction_a[order],
         prediction_b=prediction_b[order], label=label[order], classes=model_classes(model=model),
     )

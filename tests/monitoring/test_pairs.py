@@ -63,6 +63,12 @@ def test_pairs_equal_a_pandas_merge_of_the_ingested_rows():
     assert pairs.labelled.sum() == np.isfinite(label).sum() > 0
     assert np.array_equal(pairs.timestamps, expected["t_a"].to_numpy().astype("datetime64[us]"))
     assert pairs.classes is None
+    # Without request ids (what the statistics read): the same arrays, in the same order.
+    bare = paired_predictions(model=model, version_a=versions["2024-06-01"], version_b=versions["shadow-1"],
+                              with_request_ids=False)
+    assert bare.request_ids is None and len(bare) == 400
+    for field in ("timestamps", "score_a", "score_b", "prediction_a", "prediction_b", "label"):
+        assert np.array_equal(getattr(bare, field), getattr(pairs, field), equal_nan=field != "timestamps")
 
     # [start, end) on version a's timestamp; the reverse order swaps the columns.
     start, end = T0 + timedelta(minutes=300), T0 + timedelta(minutes=400)
