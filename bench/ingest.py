@@ -1,6 +1,6 @@
 """HTTP ingestion rate against a plain COPY of the same rows, in one run.
 
-    python bench/ingest.py [--rows 1000000] [--batch 10000] [--clients 2] [--workers 2]
+    python bench/ingest.py [--rows 1000000] [--batch 10000] [--clients 2] [--workers 2] [--into week|default]
 
 Starts the app with gunicorn on real PostgreSQL (DATABASE_URL if set, else the local
 server at 127.0.0.1:5432, else an embedded pgserver), sends the predictions (25 features)
@@ -176,6 +176,9 @@ def main() -> None:
                         help="time span of all rows; default 30 days per million rows (sketch windows are hourly)")
     parser.add_argument("--port", type=int, default=18931)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark model and its rows")
+    parser.add_argument("--into", choices=["week", "default"], default="week",
+                        help="week: the rows' weeks have their partitions (current weeks, created ahead); "
+                             "default: they have none and the DEFAULT partition catches them (a backfill)")
     args = parser.parse_args()
 
     url, embedded = database_url()
@@ -198,7 +201,7 @@ def main() -> None:
     # The rows' weeks get their partitions, as current weeks have in a deployment (the beat
     # creates them ahead); without, they would all land in the DEFAULT partition.
     days = args.days if args.days is not None else 30 * args.rows / 1_000_000
-    for week in range(int(days // 7) + 2):
+    for week in range(int(days // 7) + 2) if args.into == "week" else ():
         partition_ensure(start=datetime(2024, 6, 1, tzinfo=UTC) + timedelta(weeks=week))
 
     run = f"bench{uuid.uuid4().hex[:8]}"
@@ -223,6 +226,10 @@ def main() -> None:
         server.wait(30)
     stored = model.prediction_set.count()
     assert stored == args.rows, f"stored {stored} of {args.rows}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM monitoring_prediction_default WHERE model_id = %s", [model.pk])
+        in_default = cursor.fetchone()[0]
+    print(f"[bench] rows stored in the DEFAULT partition: {in_default:,} of {stored:,}", flush=True)
     del bodies
     copy_s = copy_all(texts)
 

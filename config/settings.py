@@ -286,9 +286,13 @@ VIGIL_MAX_SEGMENTS = envint("VIGIL_MAX_SEGMENTS", "20")
 # are deleted in batches of this many rows.
 VIGIL_PARTITION_WEEKS_AHEAD = envint("VIGIL_PARTITION_WEEKS_AHEAD", "4")
 VIGIL_RETENTION_DELETE_BATCH = envint("VIGIL_RETENTION_DELETE_BATCH", "50000")
-# Slow maintenance (queue "maintenance"): partitions ahead, then retention, both idempotent.
+# Rows of past weeks the DEFAULT partition caught (a backfill) move to week partitions of their
+# own, at most about this many per beat run (each week's move locks the default while it copies).
+VIGIL_PARTITION_SPLIT_ROWS = envint("VIGIL_PARTITION_SPLIT_ROWS", "2000000")
+# Slow maintenance (queue "maintenance"): partitions ahead (and out of the default), then
+# retention, both idempotent. Hourly, so a backfill leaves the default within the hour.
 CELERY_BEAT_SCHEDULE["monitoring-partitions-ahead"] = {"task": "monitoring.tasks.partitions_ahead_task",
-                                                       "schedule": 6 * 3600}
+                                                       "schedule": 3600}
 CELERY_BEAT_SCHEDULE["monitoring-retention"] = {"task": "monitoring.tasks.retention_task", "schedule": 3600}
 
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -5,9 +5,10 @@ importing explain.
 """
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from monitoring.charts.base import empty_figure
-from monitoring.models import ModelVersion, Prediction
+from monitoring.models import MLModel, ModelVersion, Prediction
 from monitoring.views.render import chart
 
 from . import selectors
@@ -83,3 +84,18 @@ def waterfall_section(*, prediction: Prediction) -> dict:
         return {"chart": chart("waterfall", figure), "explanation": None}
     figure = waterfall_figure(explanation=explanation, version=prediction.version)
     return {"chart": chart("waterfall", figure), "explanation": explanation}
+
+
+def kept_explanation_section(*, model: MLModel, request_id: str, version: str | None) -> dict | None:
+    """A stored explanation whose raw row retention dropped: its waterfall, and what it kept of the
+    prediction in the shape the prediction page reads. None when no explanation was stored."""
+    explanation = selectors.explanation_kept(model_id=model.pk, request_id=request_id, version=version)
+    if explanation is None:
+        return None
+    kept = SimpleNamespace(
+        pk=None, request_id=explanation.request_id, version=explanation.version, served=explanation.served,
+        timestamp=explanation.predicted_at, score=explanation.score, prediction=explanation.decision,
+        features=explanation.features, entity_id=None, item_id=None, segment=None,
+    )
+    figure = waterfall_figure(explanation=explanation, version=explanation.version)
+    return {"chart": chart("waterfall", figure), "explanation": explanation, "prediction": kept}

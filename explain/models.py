@@ -3,7 +3,7 @@ import re
 from django.conf import settings
 from django.db import models
 
-from monitoring.models import ModelVersion, Prediction
+from monitoring.models import MLModel, ModelVersion, Prediction
 
 
 class ArtifactFormat(models.TextChoices):
@@ -85,6 +85,16 @@ class Explanation(models.Model):
     # the prediction being gone (explain.selectors).
     prediction = models.OneToOneField(Prediction, on_delete=models.CASCADE, related_name="explanation",
                                       db_constraint=False)
+    # What the explanation's API and page show of the prediction, kept here so both still answer
+    # once retention has dropped the raw row (explain/0004 filled them in for older rows).
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=200)
+    predicted_at = models.DateTimeField()
+    score = models.FloatField()
+    decision = models.JSONField(null=True)
+    served = models.BooleanField()
+    features = models.JSONField()
     artifact = models.ForeignKey(ModelArtifact, on_delete=models.CASCADE, related_name="+")
     explainer = models.CharField(max_length=32)
     link = models.CharField(max_length=16)
@@ -95,6 +105,17 @@ class Explanation(models.Model):
     additivity_error = models.FloatField()
     contributions = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Lookups by request without the raw row (explain.selectors.explanation_kept).
+        indexes = [models.Index(fields=["model", "request_id"], name="explanation_model_request")]
+
+    @staticmethod
+    def kept_from(prediction: Prediction) -> dict:
+        """The fields an explanation keeps of its prediction (see above)."""
+        return {"prediction": prediction, "model_id": prediction.model_id, "version_id": prediction.version_id,
+                "request_id": prediction.request_id, "predicted_at": prediction.timestamp, "score": prediction.score,
+                "decision": prediction.prediction, "served": prediction.served, "features": prediction.features}
 
 
 class ImportanceWindow(models.Model):

@@ -5,11 +5,20 @@ import statistics
 
 from monitoring.models import ModelVersion, Prediction, ReferenceRow
 
-from .models import ImportanceFlag, ImportanceWindow, ModelArtifact
+from .models import Explanation, ImportanceFlag, ImportanceWindow, ModelArtifact
 
 
 def artifact_current(*, version_id: int) -> ModelArtifact | None:
     return ModelArtifact.objects.filter(version_id=version_id, current=True).select_related("version__model").first()
+
+
+def explanation_kept(*, model_id: int, request_id: str, version: str | None = None) -> Explanation | None:
+    """The stored explanation of ``request_id`` read from the explanation alone (its raw row may
+    be gone by retention): the served prediction's, or version label ``version``'s when given."""
+    found = Explanation.objects.filter(model_id=model_id, request_id=request_id)
+    if version is not None:
+        found = found.filter(version__version=version)
+    return found.select_related("model", "version__model").order_by("-served", "predicted_at", "id").first()
 
 
 def background_rows(*, version: ModelVersion, limit: int = 1000) -> list[dict]:

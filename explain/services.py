@@ -158,7 +158,8 @@ def explanation_build(*, prediction: Prediction, artifact: ModelArtifact):
         for j, name in enumerate(runtime.feature_names)
     ]
     contributions.sort(key=lambda c: -abs(c["shap"]))
-    return Explanation(prediction=prediction, artifact=artifact, explainer=runtime.explainer, link=runtime.link,
+    return Explanation(**Explanation.kept_from(prediction), artifact=artifact, explainer=runtime.explainer,
+                       link=runtime.link,
                        base_value=base, output=raw, probability=probability, base_probability=base_probability,
                        additivity_error=float(explained.additivity_error[0]), contributions=contributions)
 

@@ -9,7 +9,7 @@ from monitoring.selectors.metrics import versions_dirty
 from monitoring.selectors.profile import versions_stale
 from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
-from monitoring.services.partitions import partitions_ensure_ahead
+from monitoring.services.partitions import partitions_ensure_ahead, partitions_split_default
 from monitoring.services.rebuild import profile_rebuild
 from monitoring.services.retention import retention_apply
 
@@ -64,8 +64,9 @@ def build_reference_profile_task(version_id: int, missing_only: bool = False) ->
 
 @shared_task(**RETRY)
 def partitions_ahead_task() -> list[str]:
-    """On beat (queue "maintenance"): create the raw table's week partitions ahead. Idempotent."""
-    return partitions_ensure_ahead()
+    """On beat (queue "maintenance"): create the raw table's week partitions ahead, then give
+    the weeks the DEFAULT partition caught their own (a bounded share per run). Idempotent."""
+    return partitions_ensure_ahead() + partitions_split_default()
 
 
 @shared_task(**RETRY)

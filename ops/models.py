@@ -5,7 +5,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
-from monitoring.models import MLModel, Prediction
+from monitoring.models import MLModel, ModelVersion, Prediction
 
 from .apps import ACT_CODENAME, REVIEW_CODENAME
 
@@ -205,6 +205,14 @@ class ReviewItem(models.Model):
         Prediction, on_delete=models.CASCADE, db_constraint=False, related_name="+"
     )
     request_id = models.CharField(max_length=200)
+    # What reviewing and the estimates read of the prediction, kept at sampling so the item still
+    # counts and shows once retention has dropped the raw row. Null only on an item whose row was
+    # gone before ops/0007 filled them in.
+    version = models.ForeignKey(ModelVersion, null=True, on_delete=models.CASCADE, related_name="+")
+    predicted_at = models.DateTimeField(null=True)
+    score = models.FloatField(null=True)
+    decision = models.JSONField(null=True)
+    features = models.JSONField(null=True)
     position = models.IntegerField()
     stratum = models.CharField(max_length=32)
     inclusion_probability = models.FloatField()

@@ -4,13 +4,14 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from monitoring.models import Label, MLModel
+from monitoring.models import Label, MLModel, Prediction
 
 from .models import Correction, Override, ReviewBatch, ReviewItem
 from .review_stats import assign_strata, cohen_kappa, error_patterns, hajek_ratio
@@ -94,6 +95,26 @@ def model_decision(prediction, task: str, threshold: float | None):
     return None
 
 
+def item_decision(*, item: ReviewItem, task: str):
+    """The model's decision on a review item, from what the item kept (None if it kept nothing)."""
+    if item.version is None:
+        return None
+    return model_decision(SimpleNamespace(prediction=item.decision, score=item.score), task, item.version.threshold)
+
+
+def item_prediction(*, item: ReviewItem, model: MLModel):
+    """The item's prediction row, or when retention dropped it what the item kept, shaped like one
+    for the review page; and whether the raw row is gone."""
+    row = Prediction.objects.filter(pk=item.prediction_id, model=model).select_related("version").first()
+    if row is not None:
+        row.model = model
+        return row, False
+    return SimpleNamespace(
+        pk=item.prediction_id, model=model, request_id=item.request_id, version=item.version, served=True,
+        timestamp=item.predicted_at, score=item.score, prediction=item.decision, features=item.features or {},
+    ), True
+
+
 @dataclass
 class ReviewedItem:
     item: ReviewItem
@@ -113,7 +134,8 @@ def reviewed_items(*, batch: ReviewBatch) -> list[ReviewedItem]:
     """The batch's reviewed items. An item's true outcome is its observed label when there is one
     (ground truth wins), else its first review."""
     items = list(
-        batch.items.select_related("prediction__version").prefetch_related("reviews").order_by("position")
+        # The items' own copy of their prediction: a raw row dropped by retention must not drop its item.
+        batch.items.select_related("version").prefetch_related("reviews").order_by("position")
     )
     observed = dict(
         Label.objects.filter(
@@ -132,7 +154,7 @@ def reviewed_items(*, batch: ReviewBatch) -> list[ReviewedItem]:
                 outcomes=[(r.reviewer_name, r.outcome) for r in reviews],
                 observed=seen,
                 truth=seen if seen is not None else reviews[0].outcome,
-                decision=model_decision(item.prediction, batch.model.task, item.prediction.version.threshold),
+                decision=item_decision(item=item, task=batch.model.task),
             )
         )
     return out
@@ -223,7 +245,7 @@ def agreement(done: list[ReviewedItem]) -> dict:
 def batch_patterns(*, batch: ReviewBatch, top: int = 5) -> list:
     """Feature conditions over-represented among the batch's reviewed errors."""
     judged = [r for r in reviewed_items(batch=batch) if r.correct is not None]
-    rows = [r.item.prediction.features or {} for r in judged]
+    rows = [r.item.features or {} for r in judged]
     return error_patterns(rows, np.array([not r.correct for r in judged], dtype=bool), top=top)
 
 

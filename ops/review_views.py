@@ -17,9 +17,15 @@ from monitoring.models import MLModel
 
 from . import clock
 from .access import actor_required, viewer_required
-from .explanations import explanation_context
+from .explanations import explanation_context, kept_explanation_context, raw_removed_note
 from .models import Relabel, ReviewBatch, ReviewItem, ReviewSchedule
-from .review_selectors import batch_patterns, batch_summary, matching_request_ids, model_decision
+from .review_selectors import (
+    batch_patterns,
+    batch_summary,
+    item_prediction,
+    matching_request_ids,
+    model_decision,
+)
 from .review_stats import Pattern, describe_pattern
 from .services import parse_outcome, relabel, review, user_can_act, user_can_review
 from .views import decision_summary, feature_rows
@@ -171,14 +177,19 @@ def review_page(request, pk: int):
                "progress": {"done": summary_done, "size": batch.size, "mine": mine,
                             "percent": round(100 * summary_done / batch.size) if batch.size else 100}}  # fmt: skip
     if item is not None:
-        prediction = item.prediction
-        prediction.model = batch.model
-        decided = model_decision(prediction, batch.model.task, prediction.version.threshold)
+        prediction, raw_gone = item_prediction(item=item, model=batch.model)
+        if prediction.version is None:  # an item whose row was gone before ops/0007 kept it
+            decided, decision, features = None, {"positive": None, "text": "not kept"}, []
+        else:
+            decided = model_decision(prediction, batch.model.task, prediction.version.threshold)
+            decision, features = decision_summary(prediction), feature_rows(prediction)
+        explained = kept_explanation_context(prediction=prediction) if raw_gone else explanation_context(
+            prediction=prediction)
         context.update(
-            prediction=prediction, decision=decision_summary(prediction), decided=decided,
-            features=feature_rows(prediction),
+            prediction=prediction, decision=decision, decided=decided, features=features,
             choices=_outcome_choices(batch.model, model_classes(model=batch.model)),
-            double=item.reviews_needed > 1, now=clock.now(), **explanation_context(prediction=prediction),
+            double=item.reviews_needed > 1, now=clock.now(), **explained,
+            raw_removed=raw_removed_note(model=batch.model) if raw_gone else "",
         )  # fmt: skip
     return render(request, "ops/review.html", context, status=400 if form.errors else 200)
 

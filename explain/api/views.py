@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core.api.auth import scope_required
 from core.api.body import spool_raw_body
 from core.api.errors import BadRequest, Conflict, error_responses
-from monitoring.models import ModelVersion, Prediction
+from monitoring.models import ModelVersion
 from monitoring.selectors.predictions import request_rows
 from monitoring.selectors.registry import model_get
 from monitoring.selectors.retention import retention_note
@@ -18,12 +18,14 @@ from monitoring.selectors.retention import retention_note
 from ..loading import ArtifactRefused
 from ..models import ArtifactFormat
 from ..reasons import reasons_for
+from ..selectors import explanation_kept
 from ..services import NoArtifact, artifact_upload, explanation_for_prediction
 from .serializers import ArtifactSerializer, ExplanationSerializer
 
 
-def explanation_payload(*, explanation, prediction: Prediction) -> dict:
-    """The API shape of an explanation (contract fields first, then Vigil's additions)."""
+def explanation_payload(*, explanation) -> dict:
+    """The API shape of an explanation (contract fields first, then Vigil's additions), read
+    from the explanation alone: the same body before and after retention drops the raw row."""
     return {
         "base_value": explanation.base_value,
         "output": explanation.output,
@@ -33,12 +35,12 @@ def explanation_payload(*, explanation, prediction: Prediction) -> dict:
         "probability": explanation.probability,
         "base_probability": explanation.base_probability,
         "additivity_error": explanation.additivity_error,
-        "reasons": reasons_for(explanation=explanation, version=prediction.version),
-        "request_id": prediction.request_id,
-        "model": prediction.model.slug,
-        "version": prediction.version.version,
-        "score": prediction.score,
-        "served": prediction.served,
+        "reasons": reasons_for(explanation=explanation, version=explanation.version),
+        "request_id": explanation.request_id,
+        "model": explanation.model.slug,
+        "version": explanation.version.version,
+        "score": explanation.score,
+        "served": explanation.served,
         "computed": explanation.created_at,
     }
 
@@ -96,16 +98,20 @@ class ExplanationView(APIView):
         # The common case (already explained) is one indexed query; compute only when missing.
         version = request.query_params.get("version")
         prediction = (request_rows(model_slug=slug, request_id=request_id, version=version)
-                      .select_related("version__model", "model", "explanation").first())
+                      .select_related("version__model", "model", "explanation__model", "explanation__version__model").first())
         if prediction is None:
             model = model_get(slug=slug)  # 404 naming the model when it is the model that is unknown
+            # Retention may have dropped the raw row of an explanation stored before: it answers alone.
+            kept = explanation_kept(model_id=model.pk, request_id=request_id, version=version)
+            if kept is not None:
+                return Response(explanation_payload(explanation=kept))
             which = f" by version '{version}'" if version is not None else ""
             raise Http404(f"Model '{model.slug}' has no prediction '{request_id}'{which}. "
                           f"{retention_note(model=model)}".rstrip())
         if hasattr(prediction, "explanation"):
-            return Response(explanation_payload(explanation=prediction.explanation, prediction=prediction))
+            return Response(explanation_payload(explanation=prediction.explanation))
         try:
             explanation = explanation_for_prediction(prediction=prediction)
         except NoArtifact as exc:
             raise Conflict(str(exc)) from None
-        return Response(explanation_payload(explanation=explanation, prediction=prediction))
+        return Response(explanation_payload(explanation=explanation))

@@ -30,6 +30,7 @@ from monitoring.services.compaction import week_start
 PARENT = "monitoring_prediction"
 DEFAULT = f"{PARENT}_default"
 WEEK = timedelta(days=7)
+MONDAY = datetime(2001, 1, 1, tzinfo=UTC)  # origin of date_bin's 7-day bins: UTC weeks from Monday
 # The per-partition idempotency key. It covers time, score and the numeric decision, so the
 # pairing of two versions (monitoring.selectors.pairs) stays a merge of index-only scans.
 UNIQUE_INDEX = ('CREATE UNIQUE INDEX IF NOT EXISTS "{table}_request" ON "{table}" (model_id, version_id, request_id) '
@@ -93,6 +94,66 @@ def partitions_ensure_ahead(*, now: datetime | None = None, weeks: int | None = 
     return [name for k in range(ahead + 1) if (name := partition_ensure(start=first + k * WEEK))]
 
 
+def default_weeks(*, since: datetime, until: datetime) -> list[datetime]:
+    """The UTC weeks (Monday starts, oldest first) from ``since`` to before ``until`` for which
+    the DEFAULT partition holds rows. A skip scan of its (version_id, timestamp) index: one
+    probe per version and week held, never a read of the rows, so a nearly empty default
+    costs a few probes per beat."""
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            WITH RECURSIVE v AS (
+                (SELECT version_id FROM "{DEFAULT}" ORDER BY version_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT version_id FROM "{DEFAULT}" WHERE version_id > v.version_id
+                        ORDER BY version_id LIMIT 1) FROM v WHERE v.version_id IS NOT NULL),
+            w AS (
+                SELECT v.version_id, (SELECT date_bin('7 days', min(d."timestamp"), %(origin)s) FROM "{DEFAULT}" d
+                                      WHERE d.version_id = v.version_id AND d."timestamp" >= %(since)s
+                                        AND d."timestamp" < %(until)s) AS week
+                  FROM v WHERE v.version_id IS NOT NULL
+                UNION ALL
+                SELECT w.version_id, (SELECT date_bin('7 days', min(d."timestamp"), %(origin)s) FROM "{DEFAULT}" d
+                                      WHERE d.version_id = w.version_id AND d."timestamp" >= w.week + interval '7 days'
+                                        AND d."timestamp" < %(until)s)
+                  FROM w WHERE w.week IS NOT NULL)
+            SELECT DISTINCT week FROM w WHERE week IS NOT NULL ORDER BY week""",
+            {"origin": MONDAY, "since": week_start(since), "until": until})
+        return [row[0].astimezone(UTC) for row in cur.fetchall()]
+
+
+def partitions_split_default(*, now: datetime | None = None, max_rows: int | None = None) -> list[str]:
+    """Give every week the DEFAULT partition holds rows of its own partition, moving the rows
+    (a backfill, the demo's history, rows that arrived before their week was created).
+    Returns the partitions created.
+
+    Only weeks that matter: from the oldest week any model still keeps (older rows are
+    retention's to delete) to the last week created ahead (a far-future timestamp stays in the
+    default until its week comes near). Oldest first, and the run stops once ``max_rows``
+    (default VIGIL_PARTITION_SPLIT_ROWS) rows have moved: each week's move holds the default's
+    lock while its rows are copied, so one beat run never holds it for long; the next run goes
+    on. A week is moved whole, however many rows it holds (a partition cannot be half attached).
+    """
+    if not is_partitioned():
+        return []
+    from monitoring.models import MLModel
+
+    now = now or datetime.now(UTC)
+    budget = settings.VIGIL_PARTITION_SPLIT_ROWS if max_rows is None else max_rows
+    longest = MLModel.objects.order_by("-raw_retention_days").values_list("raw_retention_days", flat=True).first()
+    if longest is None:
+        return []
+    until = week_start(now) + (settings.VIGIL_PARTITION_WEEKS_AHEAD + 1) * WEEK
+    created, moved = [], 0
+    for start in default_weeks(since=now - timedelta(days=longest), until=until):
+        name, rows = _partition_create(start=start)
+        if name:
+            created.append(name)
+        moved += rows
+        if moved >= budget:
+            break
+    return created
+
+
 def partition_ensure(*, start: datetime) -> str | None:
     """Create the partition of the UTC week holding ``start`` unless it exists; returns its
     name when created here, None when it already existed.
@@ -102,6 +163,11 @@ def partition_ensure(*, start: datetime) -> str | None:
     The partition is built apart and then attached, which takes only a SHARE UPDATE
     EXCLUSIVE lock on the parent: ingestion into other weeks goes on meanwhile.
     """
+    return _partition_create(start=start)[0]
+
+
+def _partition_create(*, start: datetime) -> tuple[str | None, int]:
+    # partition_ensure, also returning the rows moved out of the default.
     start = week_start(start)
     end = start + WEEK
     name = partition_name(start)
@@ -109,7 +175,7 @@ def partition_ensure(*, start: datetime) -> str | None:
         advisory_lock(LockSpace.RAW_PARTITIONS, PARENT)
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cur.fetchone()[0]:
-            return None
+            return None, 0
         cur.execute("SET LOCAL lock_timeout = %s", [DDL_LOCK_TIMEOUT])
         cur.execute(f'CREATE TABLE "{name}" (LIKE "{PARENT}" INCLUDING DEFAULTS)')
         # The constraint proves the new table's rows fit the range, so ATTACH skips scanning it.
@@ -121,9 +187,10 @@ def partition_ensure(*, start: datetime) -> str | None:
         cur.execute(f'LOCK TABLE "{DEFAULT}" IN ACCESS EXCLUSIVE MODE')
         cur.execute(f'WITH moved AS (DELETE FROM "{DEFAULT}" WHERE "timestamp" >= %s AND "timestamp" < %s '
                     f'RETURNING *) INSERT INTO "{name}" SELECT * FROM moved', [start, end])
+        moved = cur.rowcount
         cur.execute(f'ALTER TABLE "{PARENT}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s)', [start, end])
         cur.execute(f'ALTER TABLE "{name}" DROP CONSTRAINT "{name}_range"')
-    return name
+    return name, moved
 
 
 def partition_drop(*, name: str, still_droppable: Callable[[str], bool]) -> bool:

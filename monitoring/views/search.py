@@ -1,6 +1,7 @@
 """Prediction search (request_id, entity_id, item_id) and one prediction with its waterfall."""
 
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from monitoring.models import MLModel, Prediction
@@ -8,7 +9,7 @@ from monitoring.selectors.predictions import prediction_for_request, request_pre
 from monitoring.selectors.retention import retention_note
 
 from .access import scientist_required
-from .sections import WATERFALL, section
+from .sections import KEPT_EXPLANATION, WATERFALL, section
 
 LIMIT = 50
 
@@ -54,10 +55,21 @@ def search(request):
 @scientist_required
 def prediction_page(request, slug: str, request_id: str):
     model = get_object_or_404(MLModel, slug=slug)
-    # The served prediction, or another version's (a shadow's) with ?version=.
-    prediction = prediction_for_request(model=model, request_id=request_id, version=request.GET.get("version"))
+    version = request.GET.get("version")
+    raw_removed = ""
+    try:
+        # The served prediction, or another version's (a shadow's) with ?version=.
+        prediction = prediction_for_request(model=model, request_id=request_id, version=version)
+    except Http404:
+        # Retention dropped the raw row: an explanation stored before still shows what it kept.
+        explained = section(KEPT_EXPLANATION, model=model, request_id=request_id, version=version)
+        if explained is None:
+            raise
+        prediction = explained["prediction"]
+        raw_removed = retention_note(model=model) or "The raw prediction row is no longer stored."
+    else:
+        explained = section(WATERFALL, prediction=prediction) or {}
     others = [row for row in request_predictions(model=model, request_id=request_id) if row.pk != prediction.pk]
-    explained = section(WATERFALL, prediction=prediction) or {}
     schema = {f["name"]: f for f in prediction.version.features}
     features = [
         {"name": name, "label": schema.get(name, {}).get("display_name") or name,
@@ -65,5 +77,6 @@ def prediction_page(request, slug: str, request_id: str):
         for name, value in prediction.features.items()
     ]
     context = {"nav": "dashboards", "model": model, "prediction": prediction, "waterfall": explained.get("chart"),
-               "explanation": explained.get("explanation"), "features": features, "others": others}
+               "explanation": explained.get("explanation"), "features": features, "others": others,
+               "raw_removed": raw_removed}
     return render(request, "monitoring/prediction.html", context)

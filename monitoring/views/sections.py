@@ -10,6 +10,9 @@ from django.utils.module_loading import import_string
 IMPORTANCE = "importance"  # (*, version, start, end) -> {"chart", "flags", "more_flags"}
 DEPENDENCE = "dependence"  # (*, version, feature, label, start, end, unit) -> chart
 WATERFALL = "waterfall"  # (*, prediction) -> {"chart", "explanation"}
+# (*, model, request_id, version) -> {"chart", "explanation", "prediction"} or None: a stored
+# explanation whose raw row retention dropped, "prediction" what it kept of the row.
+KEPT_EXPLANATION = "kept_explanation"
 LIFECYCLE_MODEL = "lifecycle_model"  # (*, request, model) -> HTML of the model page's lifecycle card
 LIFECYCLE_VERSION = "lifecycle_version"  # (*, request, version) -> HTML of the version page's card
 HUMAN_AUDIT = "human_audit"  # (*, model, start, end, times, realised, estimated) -> chart or None

@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 from django.conf import settings
@@ -84,11 +85,16 @@ def batch_create(
             created_by=actor if isinstance(actor, get_user_model()) else None,
             created_at=clock.now(),
         )
+        drawn = [int(population.ids[k]) for k in sample.index.tolist()]
+        kept = {row["id"]: row for row in model.prediction_set.filter(
+            pk__in=drawn, timestamp__gte=start, timestamp__lt=end).values(
+            "id", "version_id", "timestamp", "score", "prediction", "features")}
         ReviewItem.objects.bulk_create(
             ReviewItem(
                 batch=batch,
                 prediction_id=int(population.ids[k]),
                 request_id=population.request_ids[k],
+                **_kept(kept.get(int(population.ids[k]), {})),
                 position=position,
                 stratum=sample.stratum[position],
                 inclusion_probability=float(sample.probability[position]),
@@ -97,6 +103,13 @@ def batch_create(
             for position, k in enumerate(sample.index.tolist())
         )
     return batch
+
+
+def _kept(row: dict) -> dict:
+    # Empty for a row retention dropped between the population's read and this one: the item
+    # then keeps nulls, like the items ops/0007 could not fill in.
+    return {"version_id": row.get("version_id"), "predicted_at": row.get("timestamp"), "score": row.get("score"),
+            "decision": row.get("prediction"), "features": row.get("features")}
 
 
 def scheduled_batches_create(*, now: datetime | None = None) -> list[ReviewBatch]:
@@ -189,9 +202,9 @@ def review_record(
             )
         folded = None
         if first:
-            prediction = item.prediction
-            prediction.model = item.batch.model
-            folded = fold_human_label(prediction=prediction, outcome=outcome, at=now, field="label")
+            # The label goes by (model, request_id): the raw row may be gone by retention.
+            decided = SimpleNamespace(model=item.batch.model, request_id=item.request_id)
+            folded = fold_human_label(prediction=decided, outcome=outcome, at=now, field="label")
         elif (observed := _observed_label(item)) is not None and observed != outcome:
             return Recorded(created=True, label_written=False, observed_label=observed)
     return Recorded(
@@ -215,7 +228,7 @@ def results_record(*, batch: ReviewBatch, rows) -> dict:
     and nothing is stored if one is bad (errors keyed "index.field")."""
     if not isinstance(rows, list) or not rows:
         raise ValidationError({"rows": "Send a non-empty JSON array of {request_id, label, reviewer}."})
-    items = {item.request_id: item for item in batch.items.select_related("prediction")}
+    items = {item.request_id: item for item in batch.items.all()}  # no join: a raw row retention dropped keeps its item
     errors: dict[str, str] = {}
     checked = []
     for index, row in enumerate(rows):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from sklearn.metrics import roc_auc_score
 
 from monitoring.demo import build_scenario
@@ -58,6 +59,11 @@ def test_seed_demo_stores_the_scenario(live_server, capsys):
     assert all(f.get("display_name") and "unit" in f for f in version.features)
     assert ModelArtifact.objects.filter(version=version).exists()
     assert ReferenceRow.objects.filter(version=version).count() >= 500
+    # 30 days of history end in week partitions, none in the DEFAULT partition.
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM monitoring_prediction_default")
+        assert cur.fetchone()[0] == 0
+    assert Prediction.objects.count() > 0
 
     loans = day_frame("loan-default")
     assert 2000 < len(loans) < 4500  # ~2,000 a day at scale 1

@@ -8,16 +8,20 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from monitoring.models import Prediction
+from monitoring.services.compaction import week_start
 from monitoring.services.partitions import (
     DEFAULT,
+    default_weeks,
+    partition_drop,
     partition_ensure,
     partition_name,
     partitions_ensure_ahead,
     partitions_list,
+    partitions_split_default,
 )
 from tests.threads import run_threads
 
-from .ingest_factories import binary_model, post_json, rows
+from .ingest_factories import binary_model, post_json, row, rows
 
 FAR = datetime(2031, 6, 4, 15, tzinfo=UTC)  # a Wednesday, weeks no other test creates
 URL = "/api/v1/models/loan-default/predictions/"
@@ -95,6 +99,40 @@ def test_a_retry_is_a_duplicate_within_its_week_and_the_edge_across_weeks(client
     next_week = post_json(client, URL, [dict(r, timestamp="2024-06-10T01:00:00Z") for r in rows(0, 2)]).json()
     assert next_week["accepted"] == 2
     assert Prediction.objects.filter(request_id="r-0").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_beat_splits_past_weeks_out_of_default_a_bounded_share_per_run(client_with):
+    model, _ = binary_model()
+    client = client_with("ingest")
+    now = datetime.now(UTC)
+    this_week = week_start(now)
+    weeks = [this_week - timedelta(weeks=k) for k in (5, 3, 2)]  # history a backfill sends
+    for week in weeks:  # left by an earlier test that committed (the demo's seed splits its weeks)
+        partition_drop(name=partition_name(week), still_droppable=lambda table: True)
+    far_past = now - timedelta(days=model.raw_retention_days + 30)  # past retention: retention deletes it
+    sent = [dict(r, timestamp=(weeks[i % 3] + timedelta(days=2, minutes=i)).isoformat()) for i, r in
+            enumerate(rows(0, 30))]
+    sent.append(dict(row(30), timestamp=far_past.isoformat()))
+    assert post_json(client, URL, sent).json()["accepted"] == 31
+    ids = sorted(Prediction.objects.values_list("id", flat=True))
+    assert tables_of(ids) == {DEFAULT}
+    assert default_weeks(since=now - timedelta(days=400), until=now + timedelta(days=400)) == sorted(
+        [week_start(far_past), *weeks])
+
+    # One row is the budget: the oldest week moves (a week is never split), the run stops there.
+    assert partitions_split_default(max_rows=1) == [partition_name(weeks[0])]
+    assert partitions_split_default() == [partition_name(weeks[1]), partition_name(weeks[2])]
+    assert partitions_split_default() == []  # idempotent: nothing left in range
+    for week in weeks:
+        in_week = Prediction.objects.filter(timestamp__gte=week, timestamp__lt=week + timedelta(weeks=1))
+        assert in_week.count() == 10 and tables_of(list(in_week.values_list("id", flat=True))) == {
+            partition_name(week)}
+    assert tables_of(list(Prediction.objects.filter(request_id="r-30").values_list("id", flat=True))) == {DEFAULT}
+    assert sorted(Prediction.objects.values_list("id", flat=True)) == ids
+    # The key still holds where the rows went: a resend of the backfill is all duplicates.
+    again = post_json(client, URL, sent).json()
+    assert (again["accepted"], again["duplicates"]) == (0, 31)
 
 
 def migrate(targets):

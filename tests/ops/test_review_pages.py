@@ -56,7 +56,7 @@ def test_unusual_explanations_form_their_own_stratum():
     for k, prediction in enumerate(predictions):
         top = "x2" if k == 0 else "x0"  # one explanation led by a feature that leads nowhere else
         Explanation.objects.create(
-            prediction=prediction, artifact=artifact, explainer="tree", link="logit", base_value=0, output=0.1,
+            **Explanation.kept_from(prediction), artifact=artifact, explainer="tree", link="logit", base_value=0, output=0.1,
             additivity_error=0, contributions=[{"feature": top, "value": 1, "shap": 0.1}],
         )  # fmt: skip
     population = population_strata(model=version.model, start=END - timedelta(days=3), end=END + timedelta(days=1))

@@ -5,6 +5,7 @@ serving system would send it. Users and the seed's own API token are made direct
 Idempotent: a model that already has predictions is left alone.
 """
 
+import sys
 import time
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from core import roles
 from core.models import ApiToken
 from core.services.tokens import api_token_create
 from monitoring.models import Prediction
+from monitoring.services.partitions import partitions_split_default
 
 TOKEN_NAME = "demo-seed"
 # (username, password, group, superuser): local demo logins, printed by `make run`.
@@ -76,6 +78,11 @@ class Command(BaseCommand):
                 self.send(client, demo)
             except VigilError as exc:
                 raise CommandError(f"{demo.slug}: {exc} {exc.body if exc.body else ''}") from exc
+        # The history sent lands in the DEFAULT partition (only the current week and those ahead
+        # exist): give each week its partition now, as the hourly beat would.
+        split = partitions_split_default(max_rows=sys.maxsize)
+        if split:
+            self.stdout.write(f"Moved past weeks out of the default partition: {len(split)} week partitions")
         if not no_metrics and "compute_metrics" in get_commands():
             call_command("compute_metrics", all_models=True)
         if not no_metrics and "compute_importance" in get_commands():
