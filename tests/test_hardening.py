@@ -273,3 +273,11 @@ def test_healthz_is_503_when_the_database_is_unreachable(client, monkeypatch, tm
         connection.close()
     assert response.status_code == 503
     assert response.json()["checks"]["database"].startswith("unreachable")
+
+
+def test_django_system_checks_pass_without_warnings():
+    # A warning here (e.g. a JSONField with a shared mutable default) is printed by every
+    # manage.py command, make run included: fail on it instead of getting used to it.
+    from django.core.management import call_command
+
+    call_command("check", fail_level="WARNING")

@@ -25,6 +25,11 @@ def learned_threshold() -> str:
     return "learned"
 
 
+def no_segments() -> bool:
+    """The default ``segments``: all rows only (a callable, as JSONField defaults must be)."""
+    return False
+
+
 class AlertRule(models.Model):
     """When a health finding becomes an alert, and who hears of it.
 
@@ -38,7 +43,7 @@ class AlertRule(models.Model):
     features = models.JSONField(default=list, blank=True)
     # Segments judged besides all rows: false (none), true (every tracked segment) or a list of
     # names. Opt-in: each segment costs another read and judgement of its windows.
-    segments = models.JSONField(default=False, blank=True)
+    segments = models.JSONField(default=no_segments, blank=True)
     granularity = models.CharField(max_length=8, choices=[("hour", "hour"), ("day", "day")], default="hour")
     threshold = models.JSONField(default=learned_threshold)
     for_windows = models.PositiveSmallIntegerField(default=2)
