@@ -210,8 +210,11 @@ def test_registry_and_ingestion(client_with, api_client, settings):
     check(admin.patch(versions + "v2/", {"stage": "shadow", "metadata": {"note": "shadowing"}}, format="json"),
           "patch", version_url, 200)
     check(admin.patch(versions + "v2/", {"stage": "production"}, format="json"), "patch", version_url, 409)
+    # Registering a new version straight into production replaces the current one (audited).
     check(admin.post(versions, {**created, "version": "v3"}, format="json"), "post",
-          "/api/v1/models/{slug}/versions/", 409)
+          "/api/v1/models/{slug}/versions/", 201)
+    check(admin.post("/api/v1/models/loan-default/rollback/", {"reason": "back"}, format="json"), "post",
+          "/api/v1/models/{slug}/rollback/", 200)
     check(admin.patch(versions + "v2/", {"features": []}, format="json"), "patch", version_url, 400)
     check(read.patch(versions + "v2/", {"stage": "archived"}, format="json"), "patch", version_url, 403)
 
