@@ -118,8 +118,8 @@ def train_shadow(*, n_train: int, seed: int):
 class LoanStream:
     """Loan applications and their outcomes on any day of the scenario, counted from ``start``.
 
-    Days past the scenario's last one stay where the scenario ended: shifted inputs, the changed
-    default relation, no null bug, the shadow version logging next to production.
+    Days past the scenario's last one are like its last day: with the default 30 days, shifted
+    inputs, the changed default relation, no null bug, the shadow version logging next to production.
     """
 
     model: object
@@ -134,7 +134,8 @@ class LoanStream:
         return 2000 * self.scale
 
     def requests(self, rng: np.random.Generator, times: pd.Series, tag: str = "") -> Traffic:
-        day = day_index(times, self.start)
+        # Past the scenario's last day, requests stay as on that day (the live feed's rows).
+        day = np.minimum(day_index(times, self.start), self.days - 1)
         n = len(times)
         served = applicants(rng, n)
         shifted = day >= SHIFT_DAY
