@@ -14,11 +14,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .model import DemoModel, Traffic
+from .model import DemoModel, Stream, Traffic
 from .traffic import hour_arrivals
 
 HOUR = pd.Timedelta(hours=1)
 FEED_SEED = 2026
+
+
+@dataclass
+class Source:
+    """One seeded model as the feed continues it."""
+
+    slug: str
+    stream: Stream
+    later_labels: pd.DataFrame
 
 
 @dataclass
@@ -40,11 +49,12 @@ class LiveFeed:
     """
 
     def __init__(self, scenario: list[DemoModel], *, end: pd.Timestamp):
-        self.scenario = scenario
+        # Only what the feed needs: the seeded frames (~100 MB at scale 1) are not kept alive.
+        self.sources = [Source(demo.slug, demo.stream, demo.later_labels) for demo in scenario]
         self.end = end
         self._hours: dict[tuple[str, pd.Timestamp], Traffic] = {}
 
-    def hour(self, demo: DemoModel, hour: pd.Timestamp) -> Traffic:
+    def hour(self, demo: Source, hour: pd.Timestamp) -> Traffic:
         """The requests arriving in [hour, hour + 1 h) after the seed's end, with all their labels."""
         key = (demo.slug, hour)
         if key not in self._hours:
@@ -52,7 +62,7 @@ class LiveFeed:
             times = hour_arrivals(rng, hour=hour, per_day=demo.stream.per_day)
             if times.empty:  # a quiet night hour at a small scale
                 nothing = pd.DataFrame({"request_id": pd.Series([], dtype=object), "timestamp": times})
-                self._hours[key] = Traffic(predictions=nothing, labels=nothing, shadow=nothing)
+                self._hours[key] = Traffic(predictions=nothing, labels=nothing)
                 return self._hours[key]
             traffic = demo.stream.requests(rng, times, tag=f"{hour:%Y%m%d%H}-")
             # The seed sent this hour up to its end: the feed takes over after it.
@@ -67,13 +77,12 @@ class LiveFeed:
     def between(self, since: pd.Timestamp, until: pd.Timestamp) -> list[Batch]:
         """Per model: the requests logged in (since, until] and the labels that came back in it."""
         batches = []
-        for demo in self.scenario:
+        for demo in self.sources:
             first = max(since - demo.stream.label_delay, self.end).floor("h")
             hours = [self.hour(demo, hour) for hour in pd.date_range(first, until.floor("h"), freq="h")]
             predictions = concat([t.predictions for t in hours], logged_in=(since, until))
-            shadow = None
-            if demo.shadow is not None:
-                shadow = concat([t.shadow for t in hours if t.shadow is not None], logged_in=(since, until))
+            shadows = [t.shadow for t in hours if t.shadow is not None]
+            shadow = concat(shadows, logged_in=(since, until)) if shadows else None
             labels = concat([demo.later_labels, *(t.labels for t in hours)], logged_in=(since, until))
             batches.append(Batch(demo.slug, predictions, shadow, labels.sort_values("timestamp", kind="stable")))
             # Hours whose labels have all come back are not needed again.
