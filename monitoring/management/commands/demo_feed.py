@@ -44,7 +44,7 @@ class Command(BaseCommand):
         feed = LiveFeed(build_scenario(now=end, scale=scale, days=days), end=end)
         since = max(end, now() - pd.Timedelta(hours=catch_up))
         self.stdout.write(f"Demo feed: scale {scale}, continuing from {since:%Y-%m-%d %H:%M:%S} UTC "
-                          f"every {interval:.0f}s", ending="\n")  # fmt: skip
+                          f"every {interval:.0f}s")  # fmt: skip
         while True:
             started = time.monotonic()
             until = now()
