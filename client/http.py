@@ -78,6 +78,9 @@ class VigilClient:
             body["metadata"] = metadata
         return self._request("POST", f"/api/v1/models/{slug}/versions/", json_body=body)
 
+    def get_version(self, slug: str, version: str) -> dict:
+        return self._request("GET", f"/api/v1/models/{slug}/versions/{version}/")
+
     def upload_artifact(self, slug: str, version: str, path_or_bytes, format: str | None = None) -> dict:
         """PUT the model file; ``format`` is lightgbm, xgboost-json, xgboost-ubj, skops, pickle or joblib."""
         data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()

@@ -2,8 +2,9 @@
 
 Starts embedded PostgreSQL/Redis unless DATABASE_URL/CELERY_BROKER_URL are set, migrates,
 collects static files, starts gunicorn, a Celery worker and beat, waits for /healthz,
-seeds the demo once, prints the URL and logins, then supervises until Ctrl-C, SIGTERM or
-SIGHUP (the terminal closed).
+seeds the demo once, starts the demo's live feed (``manage.py demo_feed``: the demo models'
+traffic keeps coming; VIGIL_DEMO_FEED=0 turns it off), prints the URL and logins, then
+supervises until Ctrl-C, SIGTERM or SIGHUP (the terminal closed).
 
 While it runs it holds ``var/instance.lock`` and records itself in ``var/instance.json``
 (its pid, URL, servers and children): ``manage.py`` finds the servers through it, and the
@@ -23,7 +24,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .embedded import INSTANCE_FILE, LOCK_FILE, VAR_DIR, Handle, embedded_env, read_instance, stop
+from .env import envbool
 from .mailsink import start_mail_sink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,7 +117,7 @@ def process_alive(pid: int, names: tuple[str, ...]) -> bool:
     return "\nState:\tZ" not in status and any(name in cmdline for name in names)
 
 
-PROCESS_NAMES = {"web": ("gunicorn",), "worker": ("celery",), "beat": ("celery",),
+PROCESS_NAMES = {"web": ("gunicorn",), "worker": ("celery",), "beat": ("celery",), "feed": ("demo_feed",),
                  "postgres": ("postgres",), "redis": ("redis-server",)}  # fmt: skip
 
 
@@ -178,11 +182,13 @@ def record_instance(var_dir: Path, url: str, env: dict, handles: list, children:
     tmp.replace(var_dir / INSTANCE_FILE)
 
 
-def banner(url: str, seeded: bool) -> None:
+def banner(url: str, seeded: bool, feed: bool = False) -> None:
     lines = [f"Vigil is running at {url}/", f"API docs: {url}/api/docs/"]
     if seeded:
         lines.append("Demo logins (local only):")
         lines += [f"  {user:<10} password {password:<16} ({role})" for user, password, role in LOGINS]
+    if feed:
+        lines.append("Demo traffic keeps arriving, a batch a minute (VIGIL_DEMO_FEED=0 make run: no live feed).")
     lines.append("Press Ctrl-C to stop.")
     print("\n" + "\n".join(lines) + "\n", flush=True)
 
@@ -208,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     children: dict[str, subprocess.Popen] = {}
     lock = None
     try:
+        try:
+            # Read here (the feed is this supervisor's child, not a Django setting); a typo stops the start.
+            feed = envbool("VIGIL_DEMO_FEED", "True")
+        except ImproperlyConfigured as exc:
+            raise Refused(str(exc)) from None
         lock = take_var_dir(VAR_DIR)
         check_port_free(args.host, args.port)
         env, handles = embedded_env(VAR_DIR, attach=False)
@@ -239,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             if seeded.returncode != 0:
                 # The app itself is up: keep it running and say why the demo may be incomplete.
                 say(f"seed_demo failed (exit {seeded.returncode}, see above); Vigil keeps running")
-        banner(url, seeded=not args.no_seed)
+            if feed:
+                # After the seed, not beside it: the feed continues from where the seed ended.
+                children["feed"] = subprocess.Popen([*manage, "demo_feed", "--url", url], env=env, cwd=BASE_DIR,
+                                                    start_new_session=True)  # fmt: skip
+                say(f"started feed (pid {children['feed'].pid})")
+                record_instance(VAR_DIR, url, env, handles, children)
+        banner(url, seeded=not args.no_seed, feed="feed" in children)
         while True:
             for name, child in children.items():
                 if child.poll() is not None:

@@ -4,10 +4,12 @@ The label is known when the order is delivered, so it arrives ``actual minutes``
 the prediction and only the last hour or so is still unlabelled.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .model import DemoModel, model_inputs, model_text, prediction_frame, train
+from .model import DemoModel, Traffic, model_inputs, model_text, prediction_frame, split_labels, train
 from .traffic import DAY, arrival_times, categorical, customers
 
 SLUG = "delivery-time"
@@ -47,6 +49,38 @@ def true_minutes(rng: np.random.Generator, x: pd.DataFrame) -> np.ndarray:
     return np.round(np.clip(minutes.to_numpy(float), 5, None), 1)
 
 
+@dataclass
+class DeliveryStream:
+    """Orders, their predicted and their actual delivery time (the label, back on delivery)."""
+
+    model: object
+    scale: float
+    # Delivery takes minutes to a few hours (the actual time, clipped at 5 minutes, rarely passes 3 hours).
+    label_delay: pd.Timedelta = pd.Timedelta(hours=6)
+
+    @property
+    def per_day(self) -> float:
+        return 800 * self.scale
+
+    def requests(self, rng: np.random.Generator, times: pd.Series, tag: str = "") -> Traffic:
+        n = len(times)
+        served = orders(rng, n, times.dt.hour.to_numpy(), (times.dt.dayofweek >= 5).to_numpy())
+        minutes = true_minutes(rng, served)
+        score = np.round(self.model.predict(model_inputs(served, SCHEMA)), 5)
+        predictions = prediction_frame(
+            f"dlv-{tag}",
+            times,
+            VERSION,
+            served,
+            score=score,
+            entity_id=customers(rng, n, pool=max(300, int(12000 * self.scale)), prefix="cust-"),
+            segment=categorical(rng, ["city", "suburb"], [0.7, 0.3], n),
+        )
+        delivered = times + pd.to_timedelta(minutes, unit="min")
+        labels = pd.DataFrame({"request_id": predictions["request_id"], "label": minutes, "timestamp": delivered})
+        return Traffic(predictions=predictions, labels=labels)
+
+
 def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 7) -> DemoModel:
     rng = np.random.default_rng(seed)
     start = now - days * DAY
@@ -61,25 +95,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 7) -> DemoM
     reference["score"] = np.round(model.predict(model_inputs(reference, SCHEMA)), 5)
     reference["label"] = actual[:holdout]
 
-    times = arrival_times(rng, start=start, days=days, per_day=800 * scale)
-    n = len(times)
-    served = orders(rng, n, times.dt.hour.to_numpy(), (times.dt.dayofweek >= 5).to_numpy())
-    minutes = true_minutes(rng, served)
-    score = np.round(model.predict(model_inputs(served, SCHEMA)), 5)
-    predictions = prediction_frame(
-        "dlv-",
-        times,
-        VERSION,
-        served,
-        score=score,
-        entity_id=customers(rng, n, pool=max(300, int(12000 * scale)), prefix="cust-"),
-        segment=categorical(rng, ["city", "suburb"], [0.7, 0.3], n),
-    )
-    delivered = times + pd.to_timedelta(minutes, unit="min")
-    done = (delivered <= now).to_numpy()
-    labels = pd.DataFrame(
-        {"request_id": predictions["request_id"][done], "label": minutes[done], "timestamp": delivered[done]}
-    ).sort_values("timestamp", kind="stable")
+    stream = DeliveryStream(model=model, scale=scale)
+    traffic = stream.requests(rng, arrival_times(rng, start=start, days=days, per_day=stream.per_day))
+    labels, later_labels = split_labels(traffic.labels, now)
 
     return DemoModel(
         slug=SLUG,
@@ -88,8 +106,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 7) -> DemoM
         description="Minutes from order to delivery, shown to customers at checkout (simulated).",
         version=VERSION,
         features=SCHEMA,
-        predictions=predictions,
-        labels=labels.reset_index(drop=True),
+        predictions=traffic.predictions,
+        labels=labels,
+        later_labels=later_labels,
         reference=reference,
         metadata={
             "score_label": "the predicted delivery time",
@@ -101,4 +120,5 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 7) -> DemoM
         },
         artifact=model_text(model),
         artifact_format="lightgbm",
+        stream=stream,
     )

@@ -10,10 +10,21 @@
   them, so the comparison of the two shows the retrained model is better.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .model import DemoModel, DemoShadow, model_inputs, model_text, prediction_frame, train
+from .model import (
+    DemoModel,
+    DemoShadow,
+    Traffic,
+    model_inputs,
+    model_text,
+    prediction_frame,
+    split_labels,
+    train,
+)
 from .traffic import DAY, arrival_times, categorical, customers, day_index
 
 SLUG = "loan-default"
@@ -89,10 +100,9 @@ def shifted_inputs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def shadow_version(*, served: pd.DataFrame, predictions: pd.DataFrame, day: np.ndarray, days: int, start: pd.Timestamp,
-                   n_train: int, seed: int) -> DemoShadow:
-    """The retrained model (inputs and outcomes as after both shifts) and its predictions of
-    the last SHADOW_DAYS days' requests. Its own generator: production's data stays as it was."""
+def train_shadow(*, n_train: int, seed: int):
+    """The retrained model (inputs and outcomes as after both shifts) and its reference sample.
+    Its own generator: production's data stays as it was."""
     rng = np.random.default_rng(seed + 1)
     history = shifted_inputs(applicants(rng, n_train))
     defaulted = (rng.uniform(size=n_train) < 1 / (1 + np.exp(-default_logit(history, concept_shift=True)))).astype(int)
@@ -101,30 +111,62 @@ def shadow_version(*, served: pd.DataFrame, predictions: pd.DataFrame, day: np.n
     reference = history.iloc[:holdout].reset_index(drop=True)
     reference["score"] = np.round(model.predict_proba(model_inputs(reference, SCHEMA))[:, 1], 6)
     reference["label"] = defaulted[:holdout]
+    return model, reference
 
-    live = day >= days - SHADOW_DAYS
-    score = np.round(model.predict_proba(model_inputs(served.loc[live], SCHEMA))[:, 1], 6)
-    logged = predictions.loc[live].copy()
-    logged["version"] = SHADOW_VERSION
-    logged["score"] = score
-    logged["prediction"] = (score >= THRESHOLD).astype(int)
-    trained_from = start + (days - CONCEPT_DAYS) * DAY
-    return DemoShadow(
-        version=SHADOW_VERSION,
-        metadata={
-            "score_label": "the default risk",
-            "algorithm": "LightGBM LGBMClassifier",
-            "hyperparameters": model.get_params(),
-            "training_rows": n_train - holdout,
-            "training_period": f"{trained_from.date()} to {(start + (days - SHADOW_DAYS) * DAY - DAY).date()}",
-            "code": "monitoring/demo/loan.py",
-            "note": "Retrained after the concept shift; logs in shadow next to production.",
-        },
-        reference=reference,
-        predictions=logged.reset_index(drop=True),
-        artifact=model_text(model),
-        artifact_format="lightgbm",
-    )
+
+@dataclass
+class LoanStream:
+    """Loan applications and their outcomes on any day of the scenario, counted from ``start``.
+
+    Days past the scenario's last one are like its last day: with the default 30 days, shifted
+    inputs, the changed default relation, no null bug, the shadow version logging next to production.
+    """
+
+    model: object
+    shadow_model: object
+    start: pd.Timestamp
+    days: int
+    scale: float
+    label_delay: pd.Timedelta = pd.Timedelta(days=LABEL_DELAY_DAYS[1])
+
+    @property
+    def per_day(self) -> float:
+        return 2000 * self.scale
+
+    def requests(self, rng: np.random.Generator, times: pd.Series, tag: str = "") -> Traffic:
+        # Past the scenario's last day, requests stay as on that day (the live feed's rows).
+        day = np.minimum(day_index(times, self.start), self.days - 1)
+        n = len(times)
+        served = applicants(rng, n)
+        shifted = day >= SHIFT_DAY
+        served.loc[shifted, "income"] = np.round(served.loc[shifted, "income"] * 0.72, -1)
+        served.loc[shifted, "credit_score"] = np.clip(served.loc[shifted, "credit_score"] - 55, 300, 850)
+        broken = (day == NULL_DAY) & (rng.uniform(size=n) < NULL_SHARE)
+        served.loc[broken, NULL_FEATURE] = np.nan
+
+        score = np.round(self.model.predict_proba(model_inputs(served, SCHEMA))[:, 1], 6)
+        concept = day >= self.days - CONCEPT_DAYS
+        outcome = (rng.uniform(size=n) < 1 / (1 + np.exp(-default_logit(served, concept_shift=concept)))).astype(int)
+        predictions = prediction_frame(
+            f"loan-{tag}",
+            times,
+            VERSION,
+            served,
+            score=score,
+            prediction=(score >= THRESHOLD).astype(int),
+            entity_id=customers(rng, n, pool=max(500, int(30000 * self.scale)), prefix="cust-"),
+            segment=categorical(rng, ["web", "branch", "partner"], [0.6, 0.25, 0.15], n),
+        )
+        arrival = times + pd.to_timedelta(rng.uniform(*LABEL_DELAY_DAYS, n), unit="D")
+        labels = pd.DataFrame({"request_id": predictions["request_id"], "label": outcome, "timestamp": arrival})
+
+        live = day >= self.days - SHADOW_DAYS
+        shadow_score = np.round(self.shadow_model.predict_proba(model_inputs(served.loc[live], SCHEMA))[:, 1], 6)
+        logged = predictions.loc[live].copy()
+        logged["version"] = SHADOW_VERSION
+        logged["score"] = shadow_score
+        logged["prediction"] = (shadow_score >= THRESHOLD).astype(int)
+        return Traffic(predictions=predictions, labels=labels, shadow=logged.reset_index(drop=True))
 
 
 def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> DemoModel:
@@ -144,36 +186,12 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
     reference["score"] = np.round(model.predict_proba(model_inputs(reference, SCHEMA))[:, 1], 6)
     reference["label"] = defaulted[:holdout]
 
-    times = arrival_times(rng, start=start, days=days, per_day=2000 * scale)
-    times = times[times <= now].reset_index(drop=True)
-    day = day_index(times, start)
-    n = len(times)
-    served = applicants(rng, n)
-    shifted = day >= SHIFT_DAY
-    served.loc[shifted, "income"] = np.round(served.loc[shifted, "income"] * 0.72, -1)
-    served.loc[shifted, "credit_score"] = np.clip(served.loc[shifted, "credit_score"] - 55, 300, 850)
-    broken = (day == NULL_DAY) & (rng.uniform(size=n) < NULL_SHARE)
-    served.loc[broken, NULL_FEATURE] = np.nan
-
-    score = np.round(model.predict_proba(model_inputs(served, SCHEMA))[:, 1], 6)
-    concept = day >= days - CONCEPT_DAYS
-    outcome = (rng.uniform(size=n) < 1 / (1 + np.exp(-default_logit(served, concept_shift=concept)))).astype(int)
-
-    predictions = prediction_frame(
-        "loan-",
-        times,
-        VERSION,
-        served,
-        score=score,
-        prediction=(score >= THRESHOLD).astype(int),
-        entity_id=customers(rng, n, pool=max(500, int(30000 * scale)), prefix="cust-"),
-        segment=categorical(rng, ["web", "branch", "partner"], [0.6, 0.25, 0.15], n),
-    )
-    arrival = times + pd.to_timedelta(rng.uniform(*LABEL_DELAY_DAYS, n), unit="D")
-    arrived = (arrival <= now).to_numpy()
-    labels = pd.DataFrame(
-        {"request_id": predictions["request_id"][arrived], "label": outcome[arrived], "timestamp": arrival[arrived]}
-    ).sort_values("timestamp", kind="stable")
+    shadow_model, shadow_reference = train_shadow(n_train=n_train, seed=seed)
+    stream = LoanStream(model=model, shadow_model=shadow_model, start=start, days=days, scale=scale)
+    times = arrival_times(rng, start=start, days=days, per_day=stream.per_day)
+    traffic = stream.requests(rng, times[times <= now].reset_index(drop=True))
+    labels, later_labels = split_labels(traffic.labels, now)
+    trained_from = start + (days - CONCEPT_DAYS) * DAY
 
     return DemoModel(
         slug=SLUG,
@@ -183,8 +201,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
         version=VERSION,
         features=SCHEMA,
         threshold=THRESHOLD,
-        predictions=predictions,
-        labels=labels.reset_index(drop=True),
+        predictions=traffic.predictions,
+        labels=labels,
+        later_labels=later_labels,
         reference=reference,
         metadata={
             "score_label": "the default risk",
@@ -196,6 +215,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
             "scenario": {
                 "start": start.isoformat(),
                 "days": days,
+                # What the live feed needs to continue the scenario where the seed left it.
+                "end": now.isoformat(),
+                "scale": scale,
                 "covariate_shift": {"from_day": SHIFT_DAY, "features": list(SHIFTED)},
                 "concept_shift_last_days": CONCEPT_DAYS,
                 "null_day": NULL_DAY,
@@ -205,6 +227,21 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
         },
         artifact=model_text(model),
         artifact_format="lightgbm",
-        shadow=shadow_version(served=served, predictions=predictions, day=day, days=days, start=start,
-                              n_train=n_train, seed=seed),
+        shadow=DemoShadow(
+            version=SHADOW_VERSION,
+            metadata={
+                "score_label": "the default risk",
+                "algorithm": "LightGBM LGBMClassifier",
+                "hyperparameters": shadow_model.get_params(),
+                "training_rows": n_train - n_train // 4,
+                "training_period": f"{trained_from.date()} to {(start + (days - SHADOW_DAYS) * DAY - DAY).date()}",
+                "code": "monitoring/demo/loan.py",
+                "note": "Retrained after the concept shift; logs in shadow next to production.",
+            },
+            reference=shadow_reference,
+            predictions=traffic.shadow,
+            artifact=model_text(shadow_model),
+            artifact_format="lightgbm",
+        ),
+        stream=stream,
     )

@@ -1,10 +1,35 @@
 """What one demo model consists of, and the LightGBM training shared by the demo models."""
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
+
+@dataclass
+class Traffic:
+    """The requests of one stretch of time, as the serving system logs them.
+
+    ``labels`` holds every request's label with the time it comes back (``timestamp``), which
+    may lie after now: the seed sends those already back, the live feed sends the others later.
+    """
+
+    predictions: pd.DataFrame
+    labels: pd.DataFrame
+    shadow: pd.DataFrame | None = None
+
+
+class Stream(Protocol):
+    """A demo model's traffic generator: the seed and the live feed both draw rows from it."""
+
+    per_day: float  # requests a day, on average (slates, for a ranking model)
+    label_delay: pd.Timedelta  # no label comes back later than this after its request
+
+    def requests(self, rng: np.random.Generator, times: pd.Series, tag: str = "") -> Traffic:
+        """Rows for requests arriving at ``times``; ``tag`` goes into the request ids after the prefix."""
+        ...
 
 
 @dataclass
@@ -38,6 +63,16 @@ class DemoModel:
     artifact: bytes | None = None
     artifact_format: str | None = None
     shadow: DemoShadow | None = None
+    stream: Stream | None = None
+    # Labels of the seeded requests that come back after the seed's end: the live feed sends them.
+    later_labels: pd.DataFrame | None = None
+
+
+def split_labels(labels: pd.DataFrame, now: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(labels back by ``now``, labels coming back later), each in arrival order."""
+    ordered = labels.sort_values("timestamp", kind="stable")
+    back = (ordered["timestamp"] <= now).to_numpy()
+    return ordered[back].reset_index(drop=True), ordered[~back].reset_index(drop=True)
 
 
 def model_inputs(frame: pd.DataFrame, schema: list[dict]) -> pd.DataFrame:

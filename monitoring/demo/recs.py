@@ -6,10 +6,12 @@ item's position in the slate as prediction. Whether it was clicked is the label,
 within a few hours.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .model import DemoModel, model_inputs, model_text, prediction_frame, train
+from .model import DemoModel, Traffic, model_inputs, model_text, prediction_frame, split_labels, train
 from .traffic import DAY, arrival_times, categorical, customers
 
 SLUG = "product-recs"
@@ -58,6 +60,50 @@ def click_probability(x: pd.DataFrame) -> np.ndarray:
     return 1 / (1 + np.exp(-logit.to_numpy(float)))
 
 
+@dataclass
+class RecsStream:
+    """Recommendation requests (``times``: one per slate), SLATE rows each, and the clicks."""
+
+    model: object
+    catalogue: Catalogue
+    scale: float
+    label_delay: pd.Timedelta = pd.Timedelta(hours=6)  # a click is seen within 6 hours or never
+
+    @property
+    def per_day(self) -> float:
+        return 300 * self.scale
+
+    def requests(self, rng: np.random.Generator, times: pd.Series, tag: str = "") -> Traffic:
+        slates = len(times)
+        times = times.repeat(SLATE).reset_index(drop=True)
+        n = len(times)
+        items, served = self.catalogue.rows(rng, n)
+        score = np.round(self.model.predict_proba(model_inputs(served, SCHEMA))[:, 1], 6)
+        # Rank within each slate of SLATE consecutive rows: 1 is shown first.
+        order = np.argsort(-score.reshape(-1, SLATE), axis=1)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(1, SLATE + 1)[None, :], axis=1)
+        viewers = customers(rng, slates, pool=max(300, int(20000 * self.scale)), prefix="user-")
+        predictions = prediction_frame(
+            f"rec-{tag}",
+            times,
+            VERSION,
+            served,
+            score=score,
+            prediction=rank.reshape(-1),
+            entity_id=viewers.repeat(SLATE),
+            item_id=items,
+            segment=categorical(rng, ["app", "web"], [0.65, 0.35], slates).repeat(SLATE),
+            # The rows of one request form a slate: ranking metrics (NDCG, MRR, ...) are per slate.
+            slate_id=np.char.add(f"slate-{tag}", np.char.zfill(np.arange(slates).astype(str), 7)).astype(object).repeat(SLATE),
+        )
+        position_bias = 1 / np.sqrt(rank.reshape(-1))
+        outcome = (rng.uniform(size=n) < click_probability(served) * position_bias).astype(int)
+        seen = times + pd.to_timedelta(rng.uniform(0.05, 6, n), unit="h")
+        labels = pd.DataFrame({"request_id": predictions["request_id"], "label": outcome, "timestamp": seen})
+        return Traffic(predictions=predictions, labels=labels)
+
+
 def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 11) -> DemoModel:
     rng = np.random.default_rng(seed)
     start = now - days * DAY
@@ -72,36 +118,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 11) -> Demo
     reference["score"] = np.round(model.predict_proba(model_inputs(reference, SCHEMA))[:, 1], 6)
     reference["label"] = clicked[:holdout]
 
-    requests = arrival_times(rng, start=start, days=days, per_day=300 * scale)
-    times = requests.repeat(SLATE).reset_index(drop=True)
-    n = len(times)
-    items, served = catalogue.rows(rng, n)
-    score = np.round(model.predict_proba(model_inputs(served, SCHEMA))[:, 1], 6)
-    # Rank within each slate of SLATE consecutive rows: 1 is shown first.
-    order = np.argsort(-score.reshape(-1, SLATE), axis=1)
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(1, SLATE + 1)[None, :], axis=1)
-    viewers = customers(rng, len(requests), pool=max(300, int(20000 * scale)), prefix="user-")
-    predictions = prediction_frame(
-        "rec-",
-        times,
-        VERSION,
-        served,
-        score=score,
-        prediction=rank.reshape(-1),
-        entity_id=viewers.repeat(SLATE),
-        item_id=items,
-        segment=categorical(rng, ["app", "web"], [0.65, 0.35], len(requests)).repeat(SLATE),
-        # The rows of one request form a slate: ranking metrics (NDCG, MRR, ...) are per slate.
-        slate_id=np.char.add("slate-", np.char.zfill(np.arange(len(requests)).astype(str), 7)).astype(object).repeat(SLATE),
-    )
-    position_bias = 1 / np.sqrt(rank.reshape(-1))
-    outcome = (rng.uniform(size=n) < click_probability(served) * position_bias).astype(int)
-    seen = times + pd.to_timedelta(rng.uniform(0.05, 6, n), unit="h")
-    known = (seen <= now).to_numpy()
-    labels = pd.DataFrame(
-        {"request_id": predictions["request_id"][known], "label": outcome[known], "timestamp": seen[known]}
-    ).sort_values("timestamp", kind="stable")
+    stream = RecsStream(model=model, catalogue=catalogue, scale=scale)
+    traffic = stream.requests(rng, arrival_times(rng, start=start, days=days, per_day=stream.per_day))
+    labels, later_labels = split_labels(traffic.labels, now)
 
     return DemoModel(
         slug=SLUG,
@@ -110,8 +129,9 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 11) -> Demo
         description="Click probability of each recommended product; slates of five (simulated).",
         version=VERSION,
         features=SCHEMA,
-        predictions=predictions,
-        labels=labels.reset_index(drop=True),
+        predictions=traffic.predictions,
+        labels=labels,
+        later_labels=later_labels,
         reference=reference,
         metadata={
             "score_label": "the click probability",
@@ -123,4 +143,5 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 11) -> Demo
         },
         artifact=model_text(model),
         artifact_format="lightgbm",
+        stream=stream,
     )

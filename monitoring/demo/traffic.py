@@ -43,3 +43,14 @@ def customers(rng: np.random.Generator, n: int, *, pool: int, prefix: str, width
 
 def categorical(rng: np.random.Generator, values: list[str], probs: list[float], n: int) -> np.ndarray:
     return rng.choice(np.array(values, dtype=object), size=n, p=probs)
+
+
+def hour_arrivals(rng: np.random.Generator, *, hour: pd.Timestamp, per_day: float) -> pd.Series:
+    """The sorted UTC timestamps of one hour's requests, with the rhythm of ``arrival_times``.
+
+    A Poisson count at the hour's rate (``per_day`` averaged over the week), spread uniformly:
+    ``arrival_times`` draws a few spare candidates, which over a single hour would add requests.
+    """
+    rate = per_day / 24 * HOURLY[hour.hour] * WEEKDAY[hour.dayofweek] / (HOURLY.mean() * WEEKDAY.mean())
+    offsets = np.sort(rng.uniform(0, 3600, size=rng.poisson(rate)))
+    return pd.Series(hour + pd.to_timedelta(offsets, unit="s"), name="timestamp").dt.floor("ms")

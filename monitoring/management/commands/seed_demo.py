@@ -8,6 +8,7 @@ Idempotent: a model that already has predictions is left alone.
 import sys
 import time
 
+import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -52,9 +53,11 @@ class Command(BaseCommand):
         parser.add_argument("--url", default=settings.SITE_URL, help="base URL of the running Vigil")
         parser.add_argument("--scale", type=float, default=1.0, help="traffic multiplier (1.0: ~2,000 loans/day)")
         parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--end", default=None,
+                            help="ISO time the scenario ends at (default: now); the live feed continues from it")
         parser.add_argument("--no-metrics", action="store_true", help="skip compute_metrics and compute_importance at the end")
 
-    def handle(self, *args, url: str, scale: float, days: int, no_metrics: bool, **options):
+    def handle(self, *args, url: str, scale: float, days: int, no_metrics: bool, end: str | None = None, **options):
         from monitoring.demo import build_scenario
 
         users_create()
@@ -66,7 +69,7 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         try:
-            scenario = build_scenario(scale=scale, days=days)
+            scenario = build_scenario(now=pd.Timestamp(end) if end else None, scale=scale, days=days)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Simulated {days} days at scale {scale} in {time.monotonic() - started:.1f}s")
@@ -164,8 +167,8 @@ def users_create() -> None:
         user.groups.add(group)
 
 
-def token_create() -> str:
-    """A fresh key for the seed: only hashes are stored, so an old key cannot be recovered."""
-    ApiToken.objects.filter(name=TOKEN_NAME).delete()
-    _, key = api_token_create(name=TOKEN_NAME, scopes=["admin", "ingest", "read"])
+def token_create(name: str = TOKEN_NAME, scopes: tuple[str, ...] = ("admin", "ingest", "read")) -> str:
+    """A fresh key for the seed (or the live feed): only hashes are stored, so an old key cannot be recovered."""
+    ApiToken.objects.filter(name=name).delete()
+    _, key = api_token_create(name=name, scopes=list(scopes))
     return key
