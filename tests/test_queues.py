@@ -26,9 +26,13 @@ WORKLOADS = {
     "alerts.tasks.send_notifications_task": "notify",
     "alerts.tasks.silences_ended_task": "notify",
     "alerts.tasks.daily_digest_task": "notify",
+    "alerts.tasks.evaluate_live_versions_task": "notify",
+    "alerts.tasks.reminders_task": "notify",
     "lifecycle.tasks.deliver_webhook_task": "notify",
     "lifecycle.tasks.lifecycle_watch_task": "maintenance",
     "ops.tasks.review_schedules_task": "maintenance",
+    "monitoring.tasks.partitions_ahead_task": "maintenance",
+    "monitoring.tasks.retention_task": "maintenance",
 }
 
 
