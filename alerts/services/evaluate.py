@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
-from core.locks import LockSpace, advisory_lock
+from core.locks import LockSpace
 from monitoring.models import AnalysisResult, ModelVersion
 
 from .. import clock
@@ -74,22 +75,31 @@ def _nothing_new(rules: list[AlertRule], now: datetime) -> bool:
     return all(_floor(read, g) == _floor(now, g) for g in {r.granularity for r in rules})
 
 
-def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None) -> list[Transition]:
+def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None,
+                   after_analysis: bool = False) -> list[Transition]:
     """Evaluate every enabled rule of the version's model on its windows not yet consumed.
 
-    ``conditions`` (tests, benchmarks) replaces the read of the health conditions. Returns the
-    transitions; the messages they call for are in the outbox when this returns. A version with
-    no analysis since its last evaluation and no window closed since costs one query."""
+    ``conditions`` (tests, benchmarks) replaces the read of the health conditions.
+    ``after_analysis``: called right after an analysis of the version committed (the pipeline's
+    task), so something is new and the idle check is skipped. Returns the transitions; the
+    messages they call for are in the outbox when this returns. A version with no analysis since
+    its last evaluation and no window closed since costs one query."""
     now = now or clock.now()
-    rules = _rules_with_cursors(version_id)
-    if not rules or (conditions is None and _nothing_new(rules, now)):
-        return []
-    version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    with transaction.atomic():
-        # One evaluation of a version at a time: cursors and streaks are read-modify-write.
-        advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
-        # Read again under the lock: an evaluation that held it before us may have moved them.
+    if conditions is None and not after_analysis:
         rules = _rules_with_cursors(version_id)
+        if not rules or _nothing_new(rules, now):
+            return []
+    with transaction.atomic():
+        # One evaluation of a version at a time: cursors and streaks are read-modify-write. The
+        # lock is taken by the version's read (one round trip, not two); the rules below are a
+        # later statement, so they see whatever the evaluation that held the lock before committed.
+        version = (ModelVersion.objects.select_related("model")
+                   .annotate(evaluation_lock=RawSQL("pg_advisory_xact_lock(%s, %s)",
+                                                    (int(LockSpace.ALERT_EVALUATION), version_id)))
+                   .get(pk=version_id))
+        rules = _rules_with_cursors(version_id)
+        if not rules:
+            return []
         cursors = {r.id: EvaluationCursor(pk=r.cursor_id, rule_id=r.id, version_id=version_id, window_end=r.cursor_end,
                                           analysed_through=r.cursor_analysed, read_until=r.cursor_read)
                    for r in rules if r.cursor_id is not None}
