@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
 
 from core.locks import LockSpace
-from monitoring.models import AnalysisResult, ModelVersion
+from monitoring.models import AnalysisResult, MLModel, ModelVersion
 
 from .. import clock
 from ..conditions import Condition, conditions_read, rule_breached
@@ -42,6 +42,38 @@ def fingerprint(*, rule_id: int, version_id: int, segment: str, features: list[s
 def _floor(t: datetime, granularity: str) -> datetime:
     t = t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return t.replace(hour=0) if granularity == "day" else t
+
+
+@cache
+def _version_sql() -> str:
+    columns = [f"v.{connection.ops.quote_name(f.column)}" for f in ModelVersion._meta.concrete_fields]
+    columns += [f"m.{connection.ops.quote_name(f.column)}" for f in MLModel._meta.concrete_fields]
+    return (f"SELECT {', '.join(columns)}, pg_advisory_xact_lock(%s, %s) FROM {ModelVersion._meta.db_table} v"
+            f" JOIN {MLModel._meta.db_table} m ON m.id = v.model_id WHERE v.id = %s")
+
+
+def _instance(model, values):
+    fields = model._meta.concrete_fields
+    converted = []
+    for f, value in zip(fields, values, strict=True):
+        for convert in f.get_db_converters(connection):
+            value = convert(value, f, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _version_locked(version_id: int) -> ModelVersion:
+    """The version with its model, taking the evaluation lock in the same statement: one round
+    trip where the ORM's get() and the lock were two, and its compilation cost more than both."""
+    with connection.cursor() as cur:
+        cur.execute(_version_sql(), [int(LockSpace.ALERT_EVALUATION), version_id, version_id])
+        row = cur.fetchone()
+    if row is None:
+        raise ModelVersion.DoesNotExist(f"ModelVersion {version_id} does not exist.")
+    n = len(ModelVersion._meta.concrete_fields)
+    version = _instance(ModelVersion, row[:n])
+    version.model = _instance(MLModel, row[n:-1])
+    return version
 
 
 RULES_SQL = """
@@ -93,10 +125,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         # One evaluation of a version at a time: cursors and streaks are read-modify-write. The
         # lock is taken by the version's read (one round trip, not two); the rules below are a
         # later statement, so they see whatever the evaluation that held the lock before committed.
-        version = (ModelVersion.objects.select_related("model")
-                   .annotate(evaluation_lock=RawSQL("pg_advisory_xact_lock(%s, %s)",
-                                                    (int(LockSpace.ALERT_EVALUATION), version_id)))
-                   .get(pk=version_id))
+        version = _version_locked(version_id)
         rules = _rules_with_cursors(version_id)
         if not rules:
             return []
@@ -108,12 +137,16 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             found = conditions
         else:
             found, analysed = _read(version, rules, cursors, now)
-        alerts = {a.fingerprint: a for a in Alert.objects.filter(version=version, rule__in=rules)}
+        alerts = {a.fingerprint: a for a in Alert.objects.raw(ALERTS_SQL, [version_id, [r.id for r in rules]])}
+        # Each rule sees only its kind's conditions: a window brings a hundred, a rule wants a few.
+        by_kind: dict[str, list[Condition]] = {}
+        for c in found:
+            by_kind.setdefault(c.kind, []).append(c)
         transitions: list[Transition] = []
         changed, created = [], []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
-            transitions += _rule_evaluate(rule, version, found, cursor, alerts, now)
+            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now)
             if analysed is not None:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
@@ -128,6 +161,9 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         incidents_enqueue(model=version.model, transitions=transitions, now=now)
     return transitions
 
+
+# The ORM's compilation of this filter cost as much as running it, on every evaluation.
+ALERTS_SQL = "SELECT * FROM alerts_alert WHERE version_id = %s AND rule_id = ANY(%s)"
 
 CURSORS_UPDATE_SQL = """
 UPDATE alerts_evaluationcursor AS c

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
 # The pipeline's evaluation, right after an analysis (no idle check): the version, taking the lock;
 # the rules with their cursors and the newest analysis; one aggregate (newest analysis, first
-# windows, re-analysed windows); the hourly windows; the daily windows (the label delay and
-# reference); the alerts; every cursor in one UPDATE.
-EVALUATION_QUERIES = 7
+# windows, re-analysed windows); the hourly windows with the daily ones (the label delay and
+# reference) in one read; the alerts; every cursor in one UPDATE.
+EVALUATION_QUERIES = 6
 
 
 def _hour(version, start, seed):
