@@ -204,16 +204,19 @@ class _Phases:
 
     def __init__(self, w: WindowStats, history: Sequence[WindowStats]):
         self.history, self.granularity = history, w.granularity
-        weekday, self.hour = w.start.weekday(), w.start.hour
+        weekday, hour = w.start.weekday(), w.start.hour
         day = w.granularity == "day"
-        self.same = [h for h in history if h.start.weekday() == weekday and (day or h.start.hour == self.hour)]
+        # Hours: 8 days of history hold one window of the same weekday-hour, so the bands come from
+        # the same hour of day; both subsets are drawn once here.
+        self.same_hour = [h for h in history if day or h.start.hour == hour]
+        self.same = [h for h in self.same_hour if h.start.weekday() == weekday]
 
     def band(self, pick, min_rows: int = MIN_ROWS) -> tuple[float, float, float, str] | None:
         def values(windows):
             return [v for h in windows if h.rows >= min_rows and (v := pick(h)) is not None]
 
-        return phase_band(values(self.same), lambda: values(h for h in self.history if h.start.hour == self.hour),
-                          lambda: values(self.history), self.granularity)
+        return phase_band(values(self.same), lambda: values(self.same_hour), lambda: values(self.history),
+                          self.granularity)
 
 
 def _drift(w, phases: _Phases, ctx, kind, name, value, vs_reference) -> WindowCondition:
