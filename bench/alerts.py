@@ -197,9 +197,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--cycles", type=int, default=CYCLES, help="cycles measured (their medians are shown)")
     parser.add_argument("--history-days", type=int, default=0,
                         help="days of hourly history behind the measured cycles (0: a few hours)")
     args = parser.parse_args()
+    global CYCLES
+    CYCLES = args.cycles
     sys.path.insert(0, str(ROOT / "tests" / "alerts"))
     from aiosmtpd.controller import Controller
 
