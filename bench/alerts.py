@@ -193,6 +193,7 @@ def evaluation_cost(n_models: int, history_days: int = 0) -> dict:
 
 
 def main() -> None:
+    global CYCLES
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--models", type=int, default=100)
@@ -201,7 +202,6 @@ def main() -> None:
     parser.add_argument("--history-days", type=int, default=0,
                         help="days of hourly history behind the measured cycles (0: a few hours)")
     args = parser.parse_args()
-    global CYCLES
     CYCLES = args.cycles
     sys.path.insert(0, str(ROOT / "tests" / "alerts"))
     from aiosmtpd.controller import Controller
