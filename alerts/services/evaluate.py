@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from core.locks import LockSpace
 from monitoring.models import AnalysisResult, MLModel, ModelVersion
@@ -146,12 +145,10 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             by_kind.setdefault(c.kind, []).append(c)
         transitions: list[Transition] = []
         windows: dict[tuple[int, datetime], AlertWindow] = {}
-        dirty: dict[int, Alert] = {}
         changed, created = [], []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
-            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows,
-                                          dirty)
+            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows)
             if analysed is not None:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
@@ -160,7 +157,6 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             else:
                 changed.append(cursor)
         _windows_write(windows)
-        _alerts_write(dirty)  # before the incidents: inhibition reads the model's alerts
         if changed:
             _cursors_update(changed)
         if created:
@@ -271,18 +267,7 @@ def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
         windows.clear()
 
 
-def _alerts_write(changed: dict[int, Alert]) -> None:
-    """The alerts this evaluation changed, in one UPDATE (was one save each)."""
-    if changed:
-        at = timezone.now()  # what auto_now would write; bulk_update does not set it
-        for alert in changed.values():
-            alert.updated_at = at
-        Alert.objects.bulk_update(list(changed.values()), [f.name for f in Alert._meta.concrete_fields
-                                                           if not f.primary_key])
-        changed.clear()
-
-
-def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, dirty) -> list[Transition]:
+def _rule_evaluate(rule, version, found, cursor, alerts, now, windows) -> list[Transition]:
     per_window: dict[tuple[str, datetime], Condition] = {}
     for c in found:
         if c.kind != rule.kind or c.window_end <= cursor.window_end or c.window_end - c.window_start != STEP[rule.granularity]:
@@ -365,7 +350,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, dirty) ->
         if alert is not None:
             # An alert fed only its open window (most of them, most cycles) is unchanged: not rewritten.
             if _snapshot(alert) != before:
-                dirty[alert.pk] = alert
+                alert.save()
             for t in out:
                 if t.alert is alert:
                     AlertEvent.objects.create(
