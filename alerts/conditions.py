@@ -57,7 +57,17 @@ def conditions_read(*, version, granularity: str, start: datetime, end: datetime
 
     found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now,
                               segment=segment)
-    return sorted((condition_from(f, segment) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
+    return sorted((_adapt(f, segment) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
+
+
+def _adapt(found, segment: str) -> Condition:
+    """condition_from for a WindowCondition, by plain attribute reads: a hundred per window,
+    on every evaluation, where condition_from's dict-or-object lookups showed in profiles."""
+    expected = found.expected or (None, None)
+    features = found.features or ()
+    return Condition(found.window_start, found.window_end, found.kind, features[0] if len(features) == 1 else "",
+                     found.value, expected[0], expected[1], bool(found.breached), bool(found.judged), found.n,
+                     found.metric or "", segment)
 
 
 def rule_breached(threshold, condition: Condition) -> bool | None:

@@ -22,7 +22,7 @@ RETRY = {
 
 @shared_task(**RETRY)
 def evaluate_alerts_task(version_id: int) -> int:
-    transitions = alerts_evaluate(version_id=version_id)
+    transitions = alerts_evaluate(version_id=version_id, after_analysis=True)
     if transitions:
         transaction.on_commit(send_notifications_task.delay)
     return len(transitions)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db import connection, transaction
 
-from core.locks import LockSpace, advisory_lock
-from monitoring.models import AnalysisResult, ModelVersion
+from core.locks import LockSpace
+from monitoring.models import AnalysisResult, MLModel, ModelVersion
 
 from .. import clock
 from ..conditions import Condition, conditions_read, rule_breached
@@ -43,6 +45,38 @@ def _floor(t: datetime, granularity: str) -> datetime:
     return t.replace(hour=0) if granularity == "day" else t
 
 
+@cache
+def _version_sql() -> str:
+    columns = [f"v.{connection.ops.quote_name(f.column)}" for f in ModelVersion._meta.concrete_fields]
+    columns += [f"m.{connection.ops.quote_name(f.column)}" for f in MLModel._meta.concrete_fields]
+    return (f"SELECT {', '.join(columns)}, pg_advisory_xact_lock(%s, %s) FROM {ModelVersion._meta.db_table} v"
+            f" JOIN {MLModel._meta.db_table} m ON m.id = v.model_id WHERE v.id = %s")
+
+
+def _instance(model, values):
+    fields = model._meta.concrete_fields
+    converted = []
+    for f, value in zip(fields, values, strict=True):
+        for convert in f.get_db_converters(connection):
+            value = convert(value, f, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def _version_locked(version_id: int) -> ModelVersion:
+    """The version with its model, taking the evaluation lock in the same statement: one round
+    trip where the ORM's get() and the lock were two, and its compilation cost more than both."""
+    with connection.cursor() as cur:
+        cur.execute(_version_sql(), [int(LockSpace.ALERT_EVALUATION), version_id, version_id])
+        row = cur.fetchone()
+    if row is None:
+        raise ModelVersion.DoesNotExist(f"ModelVersion {version_id} does not exist.")
+    n = len(ModelVersion._meta.concrete_fields)
+    version = _instance(ModelVersion, row[:n])
+    version.model = _instance(MLModel, row[n:-1])
+    return version
+
+
 RULES_SQL = """
 SELECT r.*, c.id AS cursor_id, c.window_end AS cursor_end, c.analysed_through AS cursor_analysed,
        c.read_until AS cursor_read,
@@ -74,22 +108,28 @@ def _nothing_new(rules: list[AlertRule], now: datetime) -> bool:
     return all(_floor(read, g) == _floor(now, g) for g in {r.granularity for r in rules})
 
 
-def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None) -> list[Transition]:
+def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions: list[Condition] | None = None,
+                   after_analysis: bool = False) -> list[Transition]:
     """Evaluate every enabled rule of the version's model on its windows not yet consumed.
 
-    ``conditions`` (tests, benchmarks) replaces the read of the health conditions. Returns the
-    transitions; the messages they call for are in the outbox when this returns. A version with
-    no analysis since its last evaluation and no window closed since costs one query."""
+    ``conditions`` (tests, benchmarks) replaces the read of the health conditions.
+    ``after_analysis``: called right after an analysis of the version committed (the pipeline's
+    task), so something is new and the idle check is skipped. Returns the transitions; the
+    messages they call for are in the outbox when this returns. A version with no analysis since
+    its last evaluation and no window closed since costs one query."""
     now = now or clock.now()
-    rules = _rules_with_cursors(version_id)
-    if not rules or (conditions is None and _nothing_new(rules, now)):
-        return []
-    version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    with transaction.atomic():
-        # One evaluation of a version at a time: cursors and streaks are read-modify-write.
-        advisory_lock(LockSpace.ALERT_EVALUATION, version_id)
-        # Read again under the lock: an evaluation that held it before us may have moved them.
+    if conditions is None and not after_analysis:
         rules = _rules_with_cursors(version_id)
+        if not rules or _nothing_new(rules, now):
+            return []
+    with transaction.atomic():
+        # One evaluation of a version at a time: cursors and streaks are read-modify-write. The
+        # lock is taken by the version's read (one round trip, not two); the rules below are a
+        # later statement, so they see whatever the evaluation that held the lock before committed.
+        version = _version_locked(version_id)
+        rules = _rules_with_cursors(version_id)
+        if not rules:
+            return []
         cursors = {r.id: EvaluationCursor(pk=r.cursor_id, rule_id=r.id, version_id=version_id, window_end=r.cursor_end,
                                           analysed_through=r.cursor_analysed, read_until=r.cursor_read)
                    for r in rules if r.cursor_id is not None}
@@ -98,12 +138,17 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
             found = conditions
         else:
             found, analysed = _read(version, rules, cursors, now)
-        alerts = {a.fingerprint: a for a in Alert.objects.filter(version=version, rule__in=rules)}
+        alerts = {a.fingerprint: a for a in Alert.objects.raw(ALERTS_SQL, [version_id, [r.id for r in rules]])}
+        # Each rule sees only its kind's conditions: a window brings a hundred, a rule wants a few.
+        by_kind: dict[str, list[Condition]] = {}
+        for c in found:
+            by_kind.setdefault(c.kind, []).append(c)
         transitions: list[Transition] = []
+        windows: dict[tuple[int, datetime], AlertWindow] = {}
         changed, created = [], []
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
-            transitions += _rule_evaluate(rule, version, found, cursor, alerts, now)
+            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows)
             if analysed is not None:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
@@ -111,6 +156,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
                     created.append(cursor)
             else:
                 changed.append(cursor)
+        _windows_write(windows)
         if changed:
             _cursors_update(changed)
         if created:
@@ -118,6 +164,9 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         incidents_enqueue(model=version.model, transitions=transitions, now=now)
     return transitions
 
+
+# The ORM's compilation of this filter cost as much as running it, on every evaluation.
+ALERTS_SQL = "SELECT * FROM alerts_alert WHERE version_id = %s AND rule_id = ANY(%s)"
 
 CURSORS_UPDATE_SQL = """
 UPDATE alerts_evaluationcursor AS c
@@ -204,7 +253,21 @@ def _rank(rule, c: Condition) -> int:
     return 2 if verdict else 1 if verdict is not None else 0
 
 
-def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition]:
+def _snapshot(alert: Alert) -> list:
+    return copy.deepcopy([getattr(alert, f.attname) for f in Alert._meta.concrete_fields])
+
+
+def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
+    """The judged windows of this evaluation in one upsert (was one update_or_create each: four
+    statements a window, for every alert, every cycle)."""
+    if windows:
+        AlertWindow.objects.bulk_create(
+            list(windows.values()), update_conflicts=True, unique_fields=["alert", "window_start"],
+            update_fields=["window_end", "value", "low", "high", "breached", "n"])
+        windows.clear()
+
+
+def _rule_evaluate(rule, version, found, cursor, alerts, now, windows) -> list[Transition]:
     per_window: dict[tuple[str, datetime], Condition] = {}
     for c in found:
         if c.kind != rule.kind or c.window_end <= cursor.window_end or c.window_end - c.window_start != STEP[rule.granularity]:
@@ -229,6 +292,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
         features = [feature] if feature else []
         key = fingerprint(rule_id=rule.id, version_id=version.id, segment=segment, features=features)
         alert = alerts.get(key)
+        before = _snapshot(alert) if alert is not None else None
         for c in conds:
             closed = c.window_end <= now
             verdict = rule_breached(rule.threshold, c)
@@ -241,12 +305,12 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                     rule=rule, model_id=version.model_id, version=version, features=features, segment=segment,
                     fingerprint=key, kind=rule.kind, severity=rule.severity,
                 )
+                before = _snapshot(alert)
             if verdict is not None:
-                AlertWindow.objects.update_or_create(
-                    alert=alert, window_start=c.window_start,
-                    defaults={"window_end": c.window_end, "value": c.value, "low": c.low, "high": c.high,
-                              "breached": verdict, "n": c.n},
-                )
+                # Written with the evaluation's other windows; a window judged twice keeps the last.
+                windows[(alert.pk, c.window_start)] = AlertWindow(
+                    alert=alert, window_start=c.window_start, window_end=c.window_end, value=c.value, low=c.low,
+                    high=c.high, breached=verdict, n=c.n)
             if closed:
                 # An unjudged window (labels not matured yet) is read again next time.
                 if verdict is not None:
@@ -272,6 +336,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
         if (alert is not None and alert.state == State.FIRING and not alert.announced
                 and alert.last_window_end and alert.last_window_end >= horizon
                 and not any(t.alert is alert and t.state == State.FIRING and t.notify for t in out)):
+            _windows_write(windows)  # the read below must see this evaluation's windows
             first = (AlertWindow.objects.filter(alert=alert, breached=True, window_end__gte=horizon)
                      .order_by("window_start").values_list("window_end", flat=True).first())
             alert.started_at = first or alert.started_at
@@ -283,7 +348,9 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now) -> list[Transition
                 alert.snoozed_value = None
                 out.append(Transition(alert, "worse", alert.last_window_end, notify=True))
         if alert is not None:
-            alert.save()
+            # An alert fed only its open window (most of them, most cycles) is unchanged: not rewritten.
+            if _snapshot(alert) != before:
+                alert.save()
             for t in out:
                 if t.alert is alert:
                     AlertEvent.objects.create(

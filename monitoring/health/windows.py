@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitoring.engine.stats.baselines import auc_interval, mean_interval, seasonal_band, wilson
+from monitoring.engine.stats.baselines import auc_interval, mean_interval, phase_band, seasonal_band, wilson
 from monitoring.health.findings import WindowCondition
 from monitoring.health.rules import LOWER_IS_BETTER, QUALITY_RATE
 
@@ -197,12 +197,34 @@ def _history(history: Sequence[WindowStats], pick, min_rows: int = MIN_ROWS) -> 
     return [(h.start, v) for h in history if h.rows >= min_rows and (v := pick(h)) is not None]
 
 
-def _drift(w, history, ctx, kind, name, value, vs_reference) -> WindowCondition:
+class _Phases:
+    """A window's history split once by phase, so each of its hundred series (features, rates)
+    draws its band from the few windows of the same phase rather than walking the whole history:
+    ``band(pick)`` is ``seasonal_band(_history(history, pick), w.start, w.granularity)``."""
+
+    def __init__(self, w: WindowStats, history: Sequence[WindowStats]):
+        self.history, self.granularity = history, w.granularity
+        weekday, hour = w.start.weekday(), w.start.hour
+        day = w.granularity == "day"
+        # Hours: 8 days of history hold one window of the same weekday-hour, so the bands come from
+        # the same hour of day; both subsets are drawn once here.
+        self.same_hour = [h for h in history if day or h.start.hour == hour]
+        self.same = [h for h in self.same_hour if h.start.weekday() == weekday]
+
+    def band(self, pick, min_rows: int = MIN_ROWS) -> tuple[float, float, float, str] | None:
+        def values(windows):
+            return [v for h in windows if h.rows >= min_rows and (v := pick(h)) is not None]
+
+        return phase_band(values(self.same), lambda: values(self.same_hour), lambda: values(self.history),
+                          self.granularity)
+
+
+def _drift(w, phases: _Phases, ctx, kind, name, value, vs_reference) -> WindowCondition:
     features = (name,) if name else ()
     if value is None:
         return _cond(w, kind, features=features, metric="psi", judged=False, detail={"reason": "not comparable"})
     pick = (lambda h: h.psi.get(name)) if name else (lambda h: h.score_psi)
-    band = seasonal_band(_history(history, pick), w.start, w.granularity)
+    band = phases.band(pick)
     if band is not None:
         median, low, high, basis = band
         high = max(high, median + max(PSI_FLOOR, 0.25 * median))
@@ -220,11 +242,12 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
     """Drift, prediction drift, multivariate drift, quality and volume of one window."""
     out: list[WindowCondition] = []
     closed = w.end <= ctx.now
+    phases = _Phases(w, history)
     if not closed:
         out.append(_cond(w, "volume", metric="rows", value=float(w.rows), judged=False,
                          detail={"reason": "window still open"}))
     else:
-        band = seasonal_band(_history(history, lambda h: float(h.rows), 0), w.start, w.granularity)
+        band = phases.band(lambda h: float(h.rows), 0)
         # Counts vary at least like a Poisson variable: never narrower than 4 sqrt(expected).
         if band is None:
             out.append(_cond(w, "volume", metric="rows", value=float(w.rows), judged=False,
@@ -244,16 +267,15 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
             out.append(_cond(w, "quality", features=(name,), judged=False, detail={"reason": reason}))
         return out
     for name, value in w.psi.items():
-        out.append(_drift(w, history, ctx, "drift", name, value, w.drifted.get(name, False)))
+        out.append(_drift(w, phases, ctx, "drift", name, value, w.drifted.get(name, False)))
     if w.score_psi is not None:
-        out.append(_drift(w, history, ctx, "prediction_drift", None, w.score_psi, w.score_drifted))
+        out.append(_drift(w, phases, ctx, "prediction_drift", None, w.score_psi, w.score_drifted))
     if w.multivariate is not None:
         error, lower, upper = w.multivariate
         # Only an error above the band is a drift: inputs easier to reconstruct than the
         # reference's chunks (a day of typical rows) are not a change worth an alarm.
         outside = error > upper
-        band = seasonal_band(_history(history, lambda h: h.multivariate[0] if h.multivariate else None), w.start,
-                             w.granularity)
+        band = phases.band(lambda h: h.multivariate[0] if h.multivariate else None)
         if band is not None:
             # The reference's chunks are a mix of every hour and weekday; a day is not. The
             # error's own history says how far a day usually sits from them.
@@ -271,8 +293,7 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
             value = rates.get(key)
             if value is None:
                 continue
-            band = seasonal_band(_history(history, lambda h, k=key, f=name: (h.quality.get(f) or {}).get(k)), w.start,
-                                 w.granularity)
+            band = phases.band(lambda h, k=key, f=name: (h.quality.get(f) or {}).get(k))
             high = max(band[2], ctx.quality_rate) if band else ctx.quality_rate
             breached = value >= ctx.quality_rate and value > high
             if worst is None or (breached, value - high) > (worst[2], worst[1] - worst[3]):

@@ -42,11 +42,13 @@ SPIKE_MIN_ROWS = 30  # an hour needs this many rows before its rate can be "the 
 # cached (id, computed_at) pairs of these versions are passed in), so the number of queries
 # never depends on what an earlier request happened to parse.
 WINDOWS_SQL = """
-SELECT id, computed_at, version_id, window_start,
+SELECT id, computed_at, version_id, window_start, granularity,
        CASE WHEN (id, computed_at) IN (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))
             THEN NULL ELSE payload::text END
   FROM monitoring_analysis_result
- WHERE version_id = ANY(%s) AND granularity = %s AND segment = %s AND window_start >= %s AND window_start < %s
+  JOIN unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS span(granularity, lo, hi)
+ USING (granularity)
+ WHERE version_id = ANY(%s) AND segment = %s AND window_start >= span.lo AND window_start < span.hi
  ORDER BY version_id, window_start
 """
 
@@ -82,33 +84,45 @@ def stored_windows(
     *, version_ids: Sequence[int], granularity: str, start: datetime, end: datetime, segment: str = ""
 ) -> dict[int, list[WindowStats]]:
     """Stored windows starting in [start, end) per version, oldest first. One query."""
-    out: dict[int, list[WindowStats]] = {vid: [] for vid in version_ids}
+    return stored_spans(version_ids=version_ids, spans={granularity: (start, end)}, segment=segment)[granularity]
+
+
+def stored_spans(
+    *, version_ids: Sequence[int], spans: dict[str, tuple[datetime, datetime]], segment: str = ""
+) -> dict[str, dict[int, list[WindowStats]]]:
+    """stored_windows for several granularities at once ({granularity: (start, end)}), by
+    granularity then version, oldest first. One query: an hourly evaluation reads its hours and the
+    days its context comes from in one round trip."""
+    out: dict[str, dict[int, list[WindowStats]]] = {g: {vid: [] for vid in version_ids} for g in spans}
     with _LOCK:
-        known = [(rid, at) for vid in version_ids for rid, at in _BY_VERSION.get((vid, granularity, segment), {}).items()]
+        known = [(rid, at) for g in spans for vid in version_ids
+                 for rid, at in _BY_VERSION.get((vid, g, segment), {}).items()]
+    grains = list(spans)
     with connection.cursor() as cur:
-        cur.execute(WINDOWS_SQL, [[k[0] for k in known], [k[1] for k in known], list(version_ids), granularity,
-                                  segment, start, end])
+        cur.execute(WINDOWS_SQL, [[k[0] for k in known], [k[1] for k in known], grains,
+                                  [spans[g][0] for g in grains], [spans[g][1] for g in grains], list(version_ids),
+                                  segment])
         rows = cur.fetchall()
     mine: dict[int, WindowStats] = {}
     with _LOCK:
-        for rid, changed, vid, ws, text in rows:
-            stats = window_stats(ws, granularity, orjson.loads(text)) if text is not None else _CACHE.get((rid, changed))
+        for rid, changed, vid, ws, g, text in rows:
+            stats = window_stats(ws, g, orjson.loads(text)) if text is not None else _CACHE.get((rid, changed))
             if stats is not None:
                 mine[rid] = stats
                 _CACHE[(rid, changed)] = stats
-                _BY_VERSION.setdefault((vid, granularity, segment), {})[rid] = changed
+                _BY_VERSION.setdefault((vid, g, segment), {})[rid] = changed
         if len(_CACHE) > _CACHE_MAX:  # rare: start afresh rather than track evictions per version
             _CACHE.clear()
             _BY_VERSION.clear()
     lost = [row[0] for row in rows if row[0] not in mine]  # dropped from the cache meanwhile
     if lost:
         with connection.cursor() as cur:
-            cur.execute("SELECT id, window_start, payload::text FROM monitoring_analysis_result WHERE id = ANY(%s)",
-                        [lost])
-            mine.update({rid: window_stats(ws, granularity, orjson.loads(text)) for rid, ws, text in cur.fetchall()})
-    for rid, _, vid, _, _ in rows:
+            cur.execute("SELECT id, window_start, granularity, payload::text FROM monitoring_analysis_result"
+                        " WHERE id = ANY(%s)", [lost])
+            mine.update({rid: window_stats(ws, g, orjson.loads(text)) for rid, ws, g, text in cur.fetchall()})
+    for rid, _, vid, _, g, _ in rows:
         if rid in mine:
-            out[vid].append(mine[rid])
+            out[g][vid].append(mine[rid])
     return out
 
 
@@ -228,11 +242,12 @@ def window_conditions(
     """Every condition of the version's windows starting in [start, end): one per (window,
     kind, feature or none), judged against learned bands and the reference."""
     now = now or timezone.now()
-    windows = stored_windows(version_ids=[version.pk], granularity=granularity, start=start - HISTORY[granularity],
-                             end=end, segment=segment)[version.pk]
-    days = windows if granularity == "day" else stored_windows(
-        version_ids=[version.pk], granularity="day", start=now - HISTORY["day"] - timedelta(days=VERDICT_DAYS),
-        end=now, segment=segment)[version.pk]
+    spans = {granularity: (start - HISTORY[granularity], end)}
+    if granularity != "day":
+        spans["day"] = (now - HISTORY["day"] - timedelta(days=VERDICT_DAYS), now)
+    read = stored_spans(version_ids=[version.pk], spans=spans, segment=segment)
+    windows = read[granularity][version.pk]
+    days = windows if granularity == "day" else read["day"][version.pk]
     return _conditions(version, windows, days, granularity, start, end, now)
 
 

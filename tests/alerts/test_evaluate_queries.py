@@ -19,10 +19,11 @@ from tests.monitoring.engine_factories import api_rows, draw, make_version, stor
 
 pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
-# Rules with their cursors and the newest analysis; the version; the lock; the cursors again under
-# the lock; one aggregate (newest analysis, first windows, re-analysed windows); the hourly windows;
-# the daily windows (the label delay and reference); the alerts; every cursor in one UPDATE.
-EVALUATION_QUERIES = 9
+# The pipeline's evaluation, right after an analysis (no idle check): the version, taking the lock;
+# the rules with their cursors and the newest analysis; one aggregate (newest analysis, first
+# windows, re-analysed windows); the hourly windows with the daily ones (the label delay and
+# reference) in one read; the alerts; every cursor in one UPDATE.
+EVALUATION_QUERIES = 6
 
 
 def _hour(version, start, seed):
@@ -32,9 +33,9 @@ def _hour(version, start, seed):
     version_analyse(version_id=version.id)
 
 
-def _counted(version, now):
+def _counted(version, now, after_analysis=False):
     with CaptureQueriesContext(connection) as queries:
-        alerts_evaluate(version_id=version.id, now=now)
+        alerts_evaluate(version_id=version.id, now=now, after_analysis=after_analysis)
     return [q["sql"] for q in queries.captured_queries if q["sql"].split()[0] not in ("SAVEPOINT", "RELEASE")]
 
 
@@ -52,7 +53,7 @@ def test_one_evaluation_runs_a_fixed_number_of_queries_and_an_idle_one_a_single_
     for k, seed in enumerate((6, 7)):
         time.sleep(RECOMPUTE_SLACK.total_seconds())  # cycles are a compaction interval apart
         _hour(version, hour - (2 - k) * HOUR, seed=seed)
-        queries = _counted(version, hour - (1 - k) * HOUR + timedelta(minutes=5))
+        queries = _counted(version, hour - (1 - k) * HOUR + timedelta(minutes=5), after_analysis=True)
         assert len(queries) == EVALUATION_QUERIES, queries
         assert sum(q.lstrip().startswith("UPDATE") for q in queries) == 1  # not one per rule
     # Nothing analysed since, and no window closed since: one query, no lock, no write.

@@ -8,7 +8,7 @@ as NannyML, Arize and Fiddler learn thresholds from history or reference chunks.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -65,11 +65,6 @@ def robust_band(history: Sequence[float], *, k: float = K_MAD, floor: float = 0.
     return median, median - half, median + half
 
 
-def phase_of(moment: datetime, granularity: str) -> int:
-    """The seasonal phase of a window: weekday for days, weekday-hour for hours."""
-    return moment.weekday() if granularity == "day" else moment.weekday() * 24 + moment.hour
-
-
 def _median(values: list[float]) -> float:
     """np.median's value (the mean of the two middle values for an even count), without numpy's
     overhead: bands are drawn from a handful of windows, a hundred times per window judged."""
@@ -78,36 +73,35 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def seasonal_history(
-    history: Sequence[tuple[datetime, float]], moment: datetime, granularity: str
-) -> tuple[list[float], str]:
-    """The history a window is compared with, and how it was chosen.
-
-    Same weekday (days) or same weekday-hour (hours) when there are enough of them; else,
-    for hours, the same hour of day; else every window. A series with a weekly or daily
-    rhythm is thus compared with its own phase and never alarms on its rhythm.
-    """
-    if granularity == "day":
-        weekday = moment.weekday()
-        same = [v for t, v in history if t.weekday() == weekday]
-    else:
-        weekday, hour = moment.weekday(), moment.hour
-        same = [v for t, v in history if t.hour == hour and t.weekday() == weekday]
-    if len(same) >= MIN_PHASE_HISTORY:
-        return same, "same weekday" if granularity == "day" else "same weekday and hour"
-    if granularity == "hour":
-        hour = [v for t, v in history if t.hour == moment.hour]
-        if len(hour) >= MIN_PHASE_HISTORY:
-            return hour, "same hour of day"
-    return [v for _, v in history], "all windows"
-
-
 def seasonal_band(
     history: Sequence[tuple[datetime, float]], moment: datetime, granularity: str, *, k: float = K_MAD, floor: float = 0.0
 ) -> tuple[float, float, float, str] | None:
     """(median, low, high, basis) of the window's learned band, or None without enough history.
     A phase history of 3-6 values is enough here: the phases' own rhythm is what it removes."""
-    values, basis = seasonal_history(history, moment, granularity)
+    weekday, hour = moment.weekday(), moment.hour
+    same = [v for t, v in history if t.weekday() == weekday and (granularity == "day" or t.hour == hour)]
+    return phase_band(same, lambda: [v for t, v in history if t.hour == hour], lambda: [v for _, v in history],
+                      granularity, k=k, floor=floor)
+
+
+def phase_band(
+    same: Sequence[float | None], same_hour: Callable[[], Sequence[float | None]],
+    every: Callable[[], Sequence[float | None]], granularity: str, *, k: float = K_MAD, floor: float = 0.0,
+) -> tuple[float, float, float, str] | None:
+    """seasonal_band from a history already split by phase: ``same`` the values of the window's
+    phase (weekday for days, weekday-hour for hours), ``same_hour`` and ``every`` called only when
+    the phase has too few (a caller judging a hundred series of one window splits the windows once,
+    not once per series).
+
+    The band is drawn from the same phase when it has enough values; else, for hours, from the
+    same hour of day; else from every window. A series with a weekly or daily rhythm is thus
+    compared with its own phase and never alarms on its rhythm."""
+    if len(same) >= MIN_PHASE_HISTORY:
+        values, basis = same, "same weekday" if granularity == "day" else "same weekday and hour"
+    elif granularity == "hour" and len(hours := same_hour()) >= MIN_PHASE_HISTORY:
+        values, basis = hours, "same hour of day"
+    else:
+        values, basis = every(), "all windows"
     h = [x for v in values if v is not None and math.isfinite(x := float(v))]
     need = MIN_PHASE_HISTORY if basis != "all windows" else MIN_HISTORY
     if len(h) < need:
@@ -118,10 +112,9 @@ def seasonal_band(
     if basis in ("all windows", "same hour of day"):
         # Too few windows of this phase for their own band, but the ones seen count: a
         # weekend that looked like the previous weekend is not an anomaly.
-        phase = phase_of(moment, granularity)
-        same = [v for t, v in history if phase_of(t, granularity) == phase and v is not None and np.isfinite(v)]
-        if same:
-            low, high = min(low, 0.75 * min(same)), max(high, 1.25 * max(same))
+        seen = [v for v in same if v is not None and np.isfinite(v)]
+        if seen:
+            low, high = min(low, 0.75 * min(seen)), max(high, 1.25 * max(seen))
     return median, low, high, basis
 
 
