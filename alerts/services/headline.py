@@ -34,9 +34,24 @@ def alert_summary(*, alert, rule) -> str:
     return f"{LABELS.get(alert.kind, alert.kind)}{where}: {what} {_num(alert.value)}{_against(alert, rule)}"
 
 
-def _against(alert, rule) -> str:
+def _relation(alert, rule) -> str:
+    """`` < 0.78`` while the value breaks the limit; once it no longer does (a resolved alert's
+    last window) the true relation, `` ≥ 0.78`` or, for a learned band, `` within 0.70–0.85``:
+    a resolved headline must not read as a breach."""
     sign, limit = comparison(alert, rule)
-    return f" {sign} {_num(limit)}" if limit is not None else " (past the health verdict's threshold)"
+    if limit is None:
+        return ""
+    value = alert.value
+    if value is None or (value < limit if sign == "<" else value > limit):
+        return f" {sign} {_num(limit)}"
+    low, high = (alert.expected or [None, None])[:2]
+    if rule.threshold == "learned" and low is not None and high is not None:
+        return f" within {_num(low)}–{_num(high)}"
+    return f" {'≥' if sign == '<' else '≤'} {_num(limit)}"
+
+
+def _against(alert, rule) -> str:
+    return _relation(alert, rule) or " (past the health verdict's threshold)"
 
 
 def headline(alert, rule) -> str:
@@ -47,9 +62,7 @@ def headline(alert, rule) -> str:
     if alert.segment:
         what = f"{what} in segment {alert.segment}"
     since = f" since {alert.started_at:%-d %b}" if alert.started_at else ""
-    sign, limit = comparison(alert, rule)
-    against = f" {sign} {_num(limit)}" if limit is not None else ""
-    return f"{what} {_num(alert.value)}{against}{since}"
+    return f"{what} {_num(alert.value)}{_relation(alert, rule)}{since}"
 
 
 def sparkline(values: list[float | None]) -> str:

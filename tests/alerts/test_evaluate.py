@@ -55,6 +55,22 @@ def test_subject_has_severity_slug_verb_and_headline():
     assert subject == f"[Vigil] CRITICAL FIRING loan-default: accuracy 0.62 < 0.78 since {(NOW - HOUR):%-d %b}"
 
 
+def test_a_resolved_headline_states_the_true_relation_not_the_breach():
+    version = make_model()
+    alerts_evaluate(version_id=version.id, now=NOW,
+                    conditions=hours("performance", "xx", metric="accuracy", bad=0.62, good=0.81, low=0.78, high=1.0))
+    later = NOW + 2 * HOUR
+    alerts_evaluate(version_id=version.id, now=later,
+                    conditions=hours("performance", "..", metric="accuracy", bad=0.62, good=0.81, low=0.78, high=1.0,
+                                     end=later))
+    alert = Alert.objects.get()
+    assert alert.state == State.RESOLVED
+    # Learned band: not "accuracy 0.81 < 0.78" nor "> 1" but where the value now sits.
+    assert alert.summary.endswith("accuracy 0.81 within 0.78–1")
+    subject = Notification.objects.get(kind="resolved").subject
+    assert subject.startswith("[Vigil] CRITICAL RESOLVED loan-default: accuracy 0.81 within 0.78–1")
+
+
 def test_recovery_sends_one_resolved_message():
     version = make_model()
     alerts_evaluate(version_id=version.id, now=NOW, conditions=drift("xx", "income"))
