@@ -28,7 +28,8 @@ def threshold_figure(*, curve: dict | None, current: float | None, recommended: 
 
 def score_pairs_figure(*, score_a: np.ndarray, score_b: np.ndarray, label: np.ndarray, a: str, b: str,
                        limit: int = 3000) -> dict:
-    """Each paired request's two scores (a sample), coloured by its label where known."""
+    """Each paired request's two scores (a sample), coloured by its label where known. SVG, not WebGL:
+    a few thousand points draw fast, and browsers without WebGL (remote desktops, VMs) still show it."""
     title = f"Scores of {a} and {b} on the same requests"
     if score_a.size == 0:
         return empty_figure(title=title, reason="No request was predicted by both versions in this range.")
@@ -36,7 +37,7 @@ def score_pairs_figure(*, score_a: np.ndarray, score_b: np.ndarray, label: np.nd
     data = []
     for name, mask in (("label 1", label[idx] >= 0.5), ("label 0", label[idx] < 0.5), ("no label yet", np.isnan(label[idx]))):
         if mask.any():
-            data.append({"type": "scattergl", "mode": "markers", "name": name, "x": score_a[idx][mask].tolist(),
+            data.append({"type": "scatter", "mode": "markers", "name": name, "x": score_a[idx][mask].tolist(),
                          "y": score_b[idx][mask].tolist(), "marker": {"size": 4, "opacity": 0.5}})
     return {"data": data, "layout": layout(title=title, x_title=f"score of {a}", y_title=f"score of {b}")}
 

@@ -281,3 +281,13 @@ def test_django_system_checks_pass_without_warnings():
     from django.core.management import call_command
 
     call_command("check", fail_level="WARNING")
+
+
+def test_no_chart_needs_webgl():
+    # plotly's "gl" traces draw nothing in a browser without WebGL (GPU-less VMs, remote
+    # desktops, headless Chromium): the chart becomes a "WebGL is not supported" notice.
+    apps = ("core", "monitoring", "explain", "ops", "alerts", "lifecycle", "static", "templates")
+    found = [str(path.relative_to(BASE_DIR)) for app in apps for path in (BASE_DIR / app).rglob("*")
+             if path.suffix in (".py", ".js", ".html") and re.search(r"scattergl|\"type\": \"\w+gl\"|heatmapgl",
+                                                                    path.read_text(errors="ignore"))]
+    assert not found, f"WebGL traces in {found}"
