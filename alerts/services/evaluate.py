@@ -21,9 +21,6 @@ from .notify import incidents_enqueue
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
-# Analyses of a version are serialised (a lock held until commit), so one committed after a read
-# was computed after it; the slack only covers clock skew between workers.
-RECOMPUTE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -197,8 +194,13 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
     complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
     starts = {g: min(cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == g)
               for g in granularities}
-    seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK if complete else None
-    since = {g: min(c.read_until for c in marks) - STEP[g] for g in granularities} if complete else {}
+    # A result's computed_at is later than every one stored before it (the analysis sets it from the
+    # database under the version's lock), so a window re-analysed since the read that saw ``seen``
+    # has a later one: an exact test, whatever the workers' clocks.
+    seen = min(c.analysed_through for c in marks) if complete else None
+    # The window that was open at the last read onwards (aligned: a start inside a window would
+    # list windows shifted from the real ones as missing).
+    since = {g: _floor(min(c.read_until for c in marks), g) for g in granularities} if complete else {}
     # One query: the newest analysis, each granularity's first window and, when every rule has
     # read before, its oldest window re-analysed since then.
     columns, params = ["max(computed_at)"], []
