@@ -80,3 +80,30 @@ def test_an_old_window_re_analysed_is_read_again_whatever_the_clock_that_wrote_t
     read = hours_read(version, hour - 2 * HOUR + timedelta(minutes=7))
     assert min(read) == hour - 5 * HOUR
     assert hour - 6 * HOUR not in read
+
+
+def test_the_alerts_an_evaluation_moves_are_written_in_one_update():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts.models import Alert, State
+
+    from .factories import NOW, hours, make_model
+
+    version = make_model()
+    features = ["income", "age", "debt"]
+    first = [c for f in features for c in hours("drift", ".x", end=NOW - HOUR, feature=f, metric="js")]
+    alerts_evaluate(version_id=version.id, now=NOW - HOUR, conditions=first)
+    before = {a.features[0]: a.updated_at for a in Alert.objects.filter(version=version, kind="drift")}
+    assert set(before) == set(features)
+    # The next hour: income and age breach again (firing), debt recovers.
+    second = [c for f in features for c in hours("drift", "x" if f != "debt" else ".", feature=f, metric="js")]
+    with CaptureQueriesContext(connection) as queries:
+        alerts_evaluate(version_id=version.id, now=NOW, conditions=second)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith('UPDATE alerts_alert ')]
+    assert len(updates) == 1, updates
+    after = {a.features[0]: a for a in Alert.objects.filter(version=version, kind="drift")}
+    assert after["income"].state == after["age"].state == State.FIRING
+    assert after["debt"].state != State.FIRING and after["debt"].value == pytest.approx(0.1)
+    assert after["income"].value == pytest.approx(0.4) and after["income"].last_window_end == NOW
+    assert all(after[f].updated_at > before[f] for f in features)
