@@ -143,7 +143,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         transitions: list[Transition] = []
         windows: dict[tuple[int, datetime], AlertWindow] = {}
         changed, created = [], []
-        moved: dict[int, Alert] = {}
+        moved: dict[int, tuple[Alert, list]] = {}
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
             transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows,
@@ -178,29 +178,35 @@ UPDATE alerts_evaluationcursor AS c
 
 
 @cache
-def _alerts_update_sql(rows: int) -> tuple[str, tuple]:
-    fields = tuple(f for f in Alert._meta.concrete_fields if not f.primary_key)
+def _alerts_update_sql(columns: tuple[str, ...], rows: int) -> str:
+    fields = [Alert._meta.get_field(name) for name in columns]
     qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s::bigint", *(f"%s::{f.db_type(connection)}" for f in fields)]) + ")"
     return (f"UPDATE {Alert._meta.db_table} AS a SET {', '.join(f'{qn(f.column)} = v.{qn(f.column)}' for f in fields)}"
             f" FROM (VALUES {', '.join([row] * rows)}) AS v(id, {', '.join(qn(f.column) for f in fields)})"
-            f" WHERE a.id = v.id"), fields
+            f" WHERE a.id = v.id")
 
 
-def _alerts_update(alerts: list[Alert]) -> None:
-    """The alerts this evaluation changed in one UPDATE ... FROM (VALUES ...): a save each cost
-    more than the rest of a steady-state evaluation's writes, and Django's bulk_update (a CASE per
-    column over thirty columns) more than the saves."""
-    if not alerts:
+def _alerts_update(moved: list[tuple[Alert, list]]) -> None:
+    """The alerts this evaluation changed (each with its snapshot from before) in one
+    UPDATE ... FROM (VALUES ...) of the columns that changed: a save each cost more than the rest
+    of a steady-state evaluation's writes, and Django's bulk_update (a CASE per column over thirty
+    columns) more than the saves."""
+    if not moved:
         return
-    sql, fields = _alerts_update_sql(len(alerts))
+    fields = Alert._meta.concrete_fields
+    updated = Alert._meta.get_field("updated_at")
+    changed = {f for alert, before in moved for f, old, new in zip(fields, before, _snapshot(alert), strict=True)
+               if old != new and not f.primary_key}
+    columns = tuple(f.name for f in fields if f in changed or f is updated)
     params: list = []
-    for alert in alerts:
+    for alert, _ in moved:
         params.append(alert.pk)
         # pre_save as save() calls it (updated_at is auto_now).
-        params += [f.get_db_prep_save(f.pre_save(alert, False), connection) for f in fields]
+        params += [f.get_db_prep_save(f.pre_save(alert, False), connection)
+                   for f in (Alert._meta.get_field(name) for name in columns)]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(_alerts_update_sql(columns, len(moved)), params)
 
 
 def _cursors_update(cursors: list[EvaluationCursor]) -> None:
@@ -285,7 +291,10 @@ def _rank(rule, c: Condition) -> int:
 
 
 def _snapshot(alert: Alert) -> list:
-    return copy.deepcopy([getattr(alert, f.attname) for f in Alert._meta.concrete_fields])
+    # Only the JSON fields (lists, dicts) are copied: the others hold immutable values, and a
+    # deepcopy of every field of every alert fed showed in the profile.
+    return [copy.deepcopy(v) if isinstance(v, list | dict) else v
+            for v in (getattr(alert, f.attname) for f in Alert._meta.concrete_fields)]
 
 
 def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
@@ -298,7 +307,8 @@ def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
         windows.clear()
 
 
-def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, changed) -> list[Transition]:
+def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, changed: dict[int, tuple[Alert, list]]
+                   ) -> list[Transition]:
     per_window: dict[tuple[str, datetime], Condition] = {}
     for c in found:
         if c.kind != rule.kind or c.window_end <= cursor.window_end or c.window_end - c.window_start != STEP[rule.granularity]:
@@ -381,7 +391,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, changed) 
         if alert is not None:
             # An alert fed only its open window (most of them, most cycles) is unchanged: not rewritten.
             if _snapshot(alert) != before:
-                changed[alert.pk] = alert  # written with the evaluation's other changed alerts
+                changed[alert.pk] = (alert, before)  # written with the evaluation's other changed alerts
             for t in out:
                 if t.alert is alert:
                     AlertEvent.objects.create(
