@@ -21,9 +21,6 @@ from .notify import incidents_enqueue
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
-# Analyses of a version are serialised (a lock held until commit), so one committed after a read
-# was computed after it; the slack only covers clock skew between workers.
-RECOMPUTE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -146,9 +143,11 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
         transitions: list[Transition] = []
         windows: dict[tuple[int, datetime], AlertWindow] = {}
         changed, created = [], []
+        moved: dict[int, tuple[Alert, list]] = {}
         for rule in rules:
             cursor = cursors.get(rule.id) or EvaluationCursor(rule=rule, version=version, window_end=EPOCH)
-            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows)
+            transitions += _rule_evaluate(rule, version, by_kind.get(rule.kind, []), cursor, alerts, now, windows,
+                                          moved)
             if analysed is not None:
                 cursor.analysed_through, cursor.read_until = analysed, now
             if cursor.pk is None:
@@ -156,6 +155,7 @@ def alerts_evaluate(*, version_id: int, now: datetime | None = None, conditions:
                     created.append(cursor)
             else:
                 changed.append(cursor)
+        _alerts_update(list(moved.values()))
         _windows_write(windows)
         if changed:
             _cursors_update(changed)
@@ -175,6 +175,38 @@ UPDATE alerts_evaluationcursor AS c
        AS v(id, window_end, analysed_through, read_until)
  WHERE c.id = v.id
 """
+
+
+@cache
+def _alerts_update_sql(columns: tuple[str, ...], rows: int) -> str:
+    fields = [Alert._meta.get_field(name) for name in columns]
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s::bigint", *(f"%s::{f.db_type(connection)}" for f in fields)]) + ")"
+    return (f"UPDATE {Alert._meta.db_table} AS a SET {', '.join(f'{qn(f.column)} = v.{qn(f.column)}' for f in fields)}"
+            f" FROM (VALUES {', '.join([row] * rows)}) AS v(id, {', '.join(qn(f.column) for f in fields)})"
+            f" WHERE a.id = v.id")
+
+
+def _alerts_update(moved: list[tuple[Alert, list]]) -> None:
+    """The alerts this evaluation changed (each with its snapshot from before) in one
+    UPDATE ... FROM (VALUES ...) of the columns that changed: a save each cost more than the rest
+    of a steady-state evaluation's writes, and Django's bulk_update (a CASE per column over thirty
+    columns) more than the saves."""
+    if not moved:
+        return
+    fields = Alert._meta.concrete_fields
+    updated = Alert._meta.get_field("updated_at")
+    changed = {f for alert, before in moved for f, old, new in zip(fields, before, _snapshot(alert), strict=True)
+               if old != new and not f.primary_key}
+    columns = tuple(f.name for f in fields if f in changed or f is updated)
+    params: list = []
+    for alert, _ in moved:
+        params.append(alert.pk)
+        # pre_save as save() calls it (updated_at is auto_now).
+        params += [f.get_db_prep_save(f.pre_save(alert, False), connection)
+                   for f in (Alert._meta.get_field(name) for name in columns)]
+    with connection.cursor() as cur:
+        cur.execute(_alerts_update_sql(columns, len(moved)), params)
 
 
 def _cursors_update(cursors: list[EvaluationCursor]) -> None:
@@ -197,8 +229,13 @@ def _read(version, rules, cursors, now) -> tuple[list[Condition], datetime | Non
     complete = all(c is not None and c.analysed_through and c.read_until for c in marks)
     starts = {g: min(cursors[r.id].window_end if r.id in cursors else EPOCH for r in rules if r.granularity == g)
               for g in granularities}
-    seen = min(c.analysed_through for c in marks) - RECOMPUTE_SLACK if complete else None
-    since = {g: min(c.read_until for c in marks) - STEP[g] for g in granularities} if complete else {}
+    # A result's computed_at is later than every one stored before it (the analysis sets it from the
+    # database under the version's lock), so a window re-analysed since the read that saw ``seen``
+    # has a later one: an exact test, whatever the workers' clocks.
+    seen = min(c.analysed_through for c in marks) if complete else None
+    # The window that was open at the last read onwards (aligned: a start inside a window would
+    # list windows shifted from the real ones as missing).
+    since = {g: _floor(min(c.read_until for c in marks), g) for g in granularities} if complete else {}
     # One query: the newest analysis, each granularity's first window and, when every rule has
     # read before, its oldest window re-analysed since then.
     columns, params = ["max(computed_at)"], []
@@ -254,7 +291,10 @@ def _rank(rule, c: Condition) -> int:
 
 
 def _snapshot(alert: Alert) -> list:
-    return copy.deepcopy([getattr(alert, f.attname) for f in Alert._meta.concrete_fields])
+    # Only the JSON fields (lists, dicts) are copied: the others hold immutable values, and a
+    # deepcopy of every field of every alert fed showed in the profile.
+    return [copy.deepcopy(v) if isinstance(v, list | dict) else v
+            for v in (getattr(alert, f.attname) for f in Alert._meta.concrete_fields)]
 
 
 def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
@@ -267,7 +307,8 @@ def _windows_write(windows: dict[tuple[int, datetime], AlertWindow]) -> None:
         windows.clear()
 
 
-def _rule_evaluate(rule, version, found, cursor, alerts, now, windows) -> list[Transition]:
+def _rule_evaluate(rule, version, found, cursor, alerts, now, windows, changed: dict[int, tuple[Alert, list]]
+                   ) -> list[Transition]:
     per_window: dict[tuple[str, datetime], Condition] = {}
     for c in found:
         if c.kind != rule.kind or c.window_end <= cursor.window_end or c.window_end - c.window_start != STEP[rule.granularity]:
@@ -350,7 +391,7 @@ def _rule_evaluate(rule, version, found, cursor, alerts, now, windows) -> list[T
         if alert is not None:
             # An alert fed only its open window (most of them, most cycles) is unchanged: not rewritten.
             if _snapshot(alert) != before:
-                alert.save()
+                changed[alert.pk] = (alert, before)  # written with the evaluation's other changed alerts
             for t in out:
                 if t.alert is alert:
                     AlertEvent.objects.create(

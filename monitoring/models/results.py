@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 from .registry import ModelVersion
 from .sketches import Granularity
@@ -18,7 +19,9 @@ class AnalysisResult(models.Model):
     payload = models.JSONField()
     # The WindowSketch.changed_at this result was computed from: newer sketch -> recompute.
     sketch_changed_at = models.DateTimeField()
-    computed_at = models.DateTimeField(auto_now=True)
+    # Set by the analysis from the database under the version's lock (monitoring.services.analysis),
+    # not auto_now: the worker's clock would let a later result carry an earlier time.
+    computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "monitoring_analysis_result"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from core.locks import LockSpace, advisory_lock_try
 from monitoring.engine.sketch_codec import Sketch
@@ -41,7 +40,14 @@ DIRTY_SQL = (
     + DIRTY_FROM
     + " ORDER BY ws.segment, ws.granularity, ws.window_start"
 )
-DIRTY_START_SQL = "SELECT min(ws.window_start)" + DIRTY_FROM
+# With the first dirty window, the results' computed_at: read under the version's lock (analyses of a
+# version are serialised by it), later than every result of the version already stored, so results
+# written after a reader saw the newest computed_at carry a later one, whatever the workers' clocks
+# (alerts evaluation re-reads exactly the windows past the computed_at it consumed).
+DIRTY_START_SQL = (
+    "SELECT min(ws.window_start), GREATEST(clock_timestamp(), (SELECT max(computed_at) + interval '1 microsecond'"
+    " FROM monitoring_analysis_result WHERE version_id = %s))" + DIRTY_FROM
+)
 # Windows are streamed and results written in chunks: a backfill of 90 days x 20 segments
 # is tens of thousands of sketches, too many to hold in memory at once.
 CHUNK = 200
@@ -75,8 +81,8 @@ def version_analyse(
         if not advisory_lock_try(LockSpace.VERSION_ANALYSIS, version_id):
             return 0
         current = [version_id, force, lo, hi, profile.generation]
-        cur.execute(DIRTY_START_SQL, current)
-        earliest = cur.fetchone()[0]
+        cur.execute(DIRTY_START_SQL, [version_id, *current])
+        earliest, now = cur.fetchone()
         if earliest is None:
             return 0
         first = (
@@ -98,7 +104,6 @@ def version_analyse(
         done = 0
         catalogue = (version.metadata or {}).get("catalogue_size")
         catalogue = catalogue if isinstance(catalogue, int) and catalogue > 0 else None
-        now = timezone.now()
         with connection.connection.cursor(name=f"vigil_dirty_{version_id}") as windows:
             windows.itersize = CHUNK
             windows.execute(DIRTY_SQL, current)
