@@ -10,25 +10,19 @@ import datetime as dt
 import functools
 from datetime import timedelta
 
-import numpy as np
 import orjson
 import pytest
 from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
 
 from monitoring.services.analysis import version_analyse
-from monitoring.services.compaction import sketches_compact_all
 from ops import services as ops_services
 
 from .explain import factories as explain_factories
 from .monitoring.engine_factories import (
     T0,
-    batch,
-    draw,
+    labelled_shift_version,
     make_version,
-    store_labels,
-    store_predictions,
-    store_reference,
 )
 from .monitoring.ingest_factories import SCHEMA, post_json, row
 
@@ -222,15 +216,7 @@ def test_registry_and_ingestion(client_with, api_client, settings):
 @pytest.fixture
 def monitored():
     """Two labelled days whose income shifts on the second, analysed per day and hour."""
-    version = make_version()
-    store_reference(version)
-    rng = np.random.default_rng(21)
-    for day, shift in ((0, 0.0), (1, 1.0)):
-        d = draw(600, rng, shift=shift)
-        b = batch(d, start=T0 + timedelta(days=day), hours=24)
-        store_predictions(version, b)
-        store_labels(version.model, list(zip(b.request_ids, [int(v) for v in d["label"]], strict=True)))
-    sketches_compact_all()
+    version = labelled_shift_version()
     version_analyse(version_id=version.pk)
     return version
 

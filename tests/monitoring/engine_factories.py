@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -144,3 +144,20 @@ def api_rows(d: dict, *, start: datetime = T0, hours: int = 1, prefix: str = "a"
         }
         for i in range(n)
     ]
+
+
+def labelled_shift_version() -> ModelVersion:
+    """Two days of labelled predictions from T0 (600 a day over 24 hours) whose income shifts by
+    one sd on the second day, with a reference, compacted; not analysed."""
+    from monitoring.services.compaction import sketches_compact_all
+
+    version = make_version()
+    store_reference(version)
+    rng = np.random.default_rng(21)
+    for day, shift in ((0, 0.0), (1, 1.0)):
+        d = draw(600, rng, shift=shift)
+        b = batch(d, start=T0 + timedelta(days=day), hours=24)
+        store_predictions(version, b)
+        store_labels(version.model, list(zip(b.request_ids, [int(v) for v in d["label"]], strict=True)))
+    sketches_compact_all()
+    return version

@@ -8,7 +8,15 @@ import pytest
 from monitoring.services.analysis import version_analyse
 from monitoring.services.compaction import sketches_compact_all
 
-from .engine_factories import T0, batch, draw, make_version, store_labels, store_predictions, store_reference
+from .engine_factories import (
+    T0,
+    batch,
+    draw,
+    labelled_shift_version,
+    make_version,
+    store_predictions,
+    store_reference,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -16,16 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def monitored():
     """Two days of predictions with labels; income shifts by one sd on the second day."""
-    version = make_version()
-    store_reference(version)
-    rng = np.random.default_rng(21)
-    for day, shift in ((0, 0.0), (1, 1.0)):
-        d = draw(600, rng, shift=shift)
-        b = batch(d, start=T0 + timedelta(days=day), hours=24)
-        store_predictions(version, b)
-        store_labels(version.model, list(zip(b.request_ids, [int(v) for v in d["label"]], strict=True)))
-    sketches_compact_all()
-    return version
+    return labelled_shift_version()
 
 
 def _q(start, end, **extra):

@@ -14,11 +14,17 @@ from django.urls import reverse
 from core.roles import DATA_SCIENTISTS
 from monitoring.models import MLModel, Prediction, WindowSketch
 from monitoring.services.analysis import version_analyse
-from monitoring.services.compaction import sketches_compact_all
 from monitoring.services.partitions import partition_ensure, partition_name, partitions_list
 from monitoring.services.retention import retention_apply
 
-from .engine_factories import T0, batch, draw, make_version, store_labels, store_predictions, store_reference
+from .engine_factories import (
+    T0,
+    batch,
+    draw,
+    labelled_shift_version,
+    make_version,
+    store_predictions,
+)
 
 pytestmark = pytest.mark.django_db
 WEEK_END = T0 + timedelta(days=7)
@@ -29,15 +35,7 @@ NOW = T0 + timedelta(days=120)  # T0's week is past the default 90 days
 def monitored():
     """Two days of labelled predictions in T0's week partition, compacted and analysed."""
     partition_ensure(start=T0)
-    version = make_version()
-    store_reference(version)
-    rng = np.random.default_rng(21)
-    for day, shift in ((0, 0.0), (1, 1.0)):
-        d = draw(600, rng, shift=shift)
-        b = batch(d, start=T0 + timedelta(days=day), hours=24)
-        store_predictions(version, b)
-        store_labels(version.model, list(zip(b.request_ids, [int(v) for v in d["label"]], strict=True)))
-    sketches_compact_all()
+    version = labelled_shift_version()
     assert version_analyse(version_id=version.pk) == 50
     return version
 
