@@ -121,7 +121,7 @@ def profile_build(*, version: ModelVersion) -> ReferenceProfile | None:
         idx = np.flatnonzero(has_label)
         y, valid = label_values(layout, [labels_raw[i] for i in idx])
         s, y = scores[idx][valid], y[valid]
-        if y.size and calibration_needed(s, y):
+        if y.size and calibration_needed(s, y, threshold=layout.threshold if layout.threshold is not None else 0.5):
             calibrator = fit_calibrator(s, y).to_dict()
     spec = {
         "multivariate": _multivariate(layout, arrays["sample"], rng),

@@ -114,3 +114,26 @@ def test_calibration_needed_only_for_miscalibrated_scores():
     cal = fit_calibrator(scores**3, labels)
     fresh, fresh_labels = _model(5_000)
     assert not calibration_needed(cal.apply(fresh**3), fresh_labels)
+
+
+def test_calibration_needed_when_cbpe_overstates_the_reference_accuracy():
+    # An overconfident model (a boosted tree's scores) on a thousand reference rows: its ECE is
+    # within the test's noise allowance, yet CBPE would overstate its accuracy by several points,
+    # which every later window then reads as concept drift.
+    rng = np.random.default_rng(11)
+    x = rng.normal(0, 1, 1_000)
+    p = 1 / (1 + np.exp(-(1.2 * x - 0.3)))
+    labels = (rng.random(1_000) < p).astype(int)
+    sharp = 1 / (1 + np.exp(-1.6 * (1.2 * x - 0.3)))
+    pred = sharp >= 0.5
+    promised = np.where(pred, sharp, 1 - sharp).mean()
+    realised = np.mean(pred == (labels == 1))
+    assert promised - realised > 0.03
+    assert expected_calibration_error(sharp, labels) < 0.02 + 2 * np.sqrt(2 / np.pi) * np.mean(
+        np.sqrt(sharp * (1 - sharp) / 100))  # the ECE test alone lets it through
+    assert calibration_needed(sharp, labels)
+    # Calibrated on that reference, CBPE's promise matches what the rows realise.
+    cal = fit_calibrator(sharp, labels).apply(sharp)
+    assert abs(np.where(pred, cal, 1 - cal).mean() - realised) < 0.01
+    # The same sample with its true probabilities needs nothing.
+    assert not calibration_needed(p, labels)

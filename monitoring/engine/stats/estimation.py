@@ -52,19 +52,36 @@ def expected_calibration_error(scores: np.ndarray, labels: np.ndarray, *, n_bins
 
 
 def calibration_needed(
-    scores: np.ndarray, labels: np.ndarray, *, bound: float = 0.02, n_bins: int = 10
+    scores: np.ndarray, labels: np.ndarray, *, threshold: float = 0.5, bound: float = 0.02, n_bins: int = 10
 ) -> bool:
     """True when the scores are visibly miscalibrated on this labelled sample.
 
-    ECE above ``bound`` plus its sampling noise: even perfect probabilities show an ECE of
-    about sqrt(2 / pi) * mean(sqrt(p (1 - p) / rows per bin)), so that is allowed on top.
+    Either test says so: ECE above ``bound`` plus its sampling noise (even perfect probabilities
+    show an ECE of about sqrt(2 / pi) * mean(sqrt(p (1 - p) / rows per bin)), so that is allowed
+    on top); or CBPE's own estimate of the sample's accuracy at ``threshold`` misses the realised
+    accuracy by more than 2.5 standard errors. The second is the one CBPE depends on: an
+    overconfident model (a boosted tree's scores) can pass the ECE test on a thousand rows and
+    still overstate accuracy by four points, which then reads as concept drift in every window.
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.size == 0:
         return False
+    y = np.asarray(labels, dtype=np.float64)
     p = np.clip(s, 0.0, 1.0)
     noise = np.sqrt(2 / np.pi) * np.mean(np.sqrt(p * (1 - p) / max(s.size / n_bins, 1.0)))
-    return expected_calibration_error(s, labels, n_bins=n_bins) > bound + 2 * noise
+    if expected_calibration_error(s, y, n_bins=n_bins) > bound + 2 * noise:
+        return True
+    # Under calibration each row is right with probability q = max(p, 1 - p) (on the predicted
+    # side of the threshold). The binomial standard error of the realised accuracy bounds that of
+    # realised minus expected (sum q (1 - q) / n^2 is never more), and unlike it does not vanish
+    # when a step-shaped (isotonic) calibrator puts rows at exactly 0 or 1.
+    positive = s >= threshold
+    expected = np.where(positive, p, 1 - p).mean()
+    realised = np.mean(positive == (y == 1))
+    # 2.5 of them: an isotonic calibrator fitted on another sample is itself a point or so
+    # optimistic, and recalibrating scores that were fine costs little.
+    se = np.sqrt(realised * (1 - realised) / s.size)
+    return bool(abs(realised - expected) > 2.5 * se)
 
 
 def cbpe(*, bin_counts: np.ndarray, bin_probs: np.ndarray, threshold_bin: int) -> dict:

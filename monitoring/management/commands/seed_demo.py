@@ -34,12 +34,15 @@ DEMO_USERS = (
 # labels at demo traffic). Labels come 2-5 days late, so a rule on realised performance only ever
 # judges windows that ended days ago: its lookback is a week, or it could never notify. Windows
 # older than a rule's lookback (the day-12 null spike) are history on the alert page, not mail.
+# A day of 500 labels is a noisy judge: two clean days, not one, resolve a performance alert.
 DEMO_ALERT_RULES = {
     "loan-default": [
         {"name": "Performance fell (daily)", "kind": "performance", "granularity": "day", "threshold": "learned",
-         "for_windows": 1, "severity": "critical", "recipients": ["subscribers"], "lookback_hours": 168},
+         "for_windows": 1, "keep_firing_for": 2, "severity": "critical", "recipients": ["subscribers"],
+         "lookback_hours": 168},
         {"name": "Concept drift (daily)", "kind": "concept_drift", "granularity": "day", "threshold": "learned",
-         "for_windows": 1, "severity": "critical", "recipients": ["subscribers"], "lookback_hours": 168},
+         "for_windows": 1, "keep_firing_for": 2, "severity": "critical", "recipients": ["subscribers"],
+         "lookback_hours": 168},
         {"name": "Data quality (daily)", "kind": "quality", "granularity": "day", "threshold": "learned",
          "for_windows": 1, "severity": "warning", "recipients": ["subscribers"]},
     ],
