@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .alerts import Alert
 from .rules import AlertRule
@@ -19,7 +20,8 @@ class Feedback(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     rater = models.CharField(max_length=254)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the rating was given (or last changed), on the alerts clock: the 90 days count from it.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]

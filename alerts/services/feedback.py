@@ -35,7 +35,7 @@ def feedback_record(*, alert: Alert, verdict: str, rater: str, user=None, now: d
         raise ValueError(f"verdict must be one of {', '.join(Verdict.values)}")
     now = now or clock.now()
     feedback, _ = Feedback.objects.update_or_create(
-        alert=alert, rater=rater, defaults={"verdict": verdict, "rule_id": alert.rule_id, "user": user},
+        alert=alert, rater=rater, defaults={"verdict": verdict, "rule_id": alert.rule_id, "user": user, "created_at": now},
     )
     AlertEvent.objects.create(alert=alert, state="feedback", note=f"{rater}: {Verdict(verdict).label}")
     rule = AlertRule.objects.select_for_update().get(pk=alert.rule_id)
