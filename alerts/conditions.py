@@ -60,6 +60,15 @@ def conditions_read(*, version, granularity: str, start: datetime, end: datetime
     return sorted((_adapt(f, segment) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
 
 
+def conditions_read_many(*, requests: list[tuple], now: datetime, segment: str = "") -> list[list[Condition]]:
+    """conditions_read for several (version, granularity, start, end) at once, in order: one read
+    of the stored windows for them all."""
+    from monitoring.selectors.health import windows_conditions_many
+
+    found = windows_conditions_many(requests=requests, now=now, segment=segment)
+    return [sorted((_adapt(f, segment) for f in fs), key=lambda c: (c.window_start, c.kind, c.feature)) for fs in found]
+
+
 def _adapt(found, segment: str) -> Condition:
     """condition_from for a WindowCondition, by plain attribute reads: a hundred per window,
     on every evaluation, where condition_from's dict-or-object lookups showed in profiles."""

@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from .selectors import versions_live
 from .services.digest import digests_send
-from .services.evaluate import alerts_evaluate
+from .services.evaluate import alerts_evaluate_many
 from .services.reminders import reminders_send
 from .services.send import outbox_send_due
 from .services.silences import silences_end_announce
@@ -21,21 +21,28 @@ RETRY = {
 
 
 @shared_task(**RETRY)
-def evaluate_alerts_task(version_id: int) -> int:
-    transitions = alerts_evaluate(version_id=version_id, after_analysis=True)
-    if transitions:
+def evaluate_alerts_task(version_ids: int | list[int]) -> int:
+    """After an analysis task: evaluate the versions it analysed (one id, or its chunk's), together."""
+    ids = [version_ids] if isinstance(version_ids, int) else list(version_ids)
+    moved = sum(len(t) for t in alerts_evaluate_many(version_ids=ids, after_analysis=True).values())
+    if moved:
         transaction.on_commit(send_notifications_task.delay)
-    return len(transitions)
+    return moved
+
+
+# Versions per transaction in the beat's sweep: their locks are held together.
+SWEEP_CHUNK = 50
 
 
 @shared_task(**RETRY)
 def evaluate_live_versions_task() -> int:
     """On beat: evaluate every live version, so a model that stopped receiving data entirely (no
-    analysis, hence no evaluation after one) still sees its no-data rule fire. A version with
-    nothing new and no window closed since its last evaluation costs one query."""
+    analysis, hence no evaluation after one) still sees its no-data rule fire. Versions with
+    nothing new and no window closed since their last evaluation cost one query for the chunk."""
     moved = 0
-    for version_id in versions_live():
-        moved += len(alerts_evaluate(version_id=version_id))
+    live = versions_live()
+    for lo in range(0, len(live), SWEEP_CHUNK):
+        moved += sum(len(t) for t in alerts_evaluate_many(version_ids=live[lo : lo + SWEEP_CHUNK]).values())
     if moved:
         transaction.on_commit(send_notifications_task.delay)
     return moved

@@ -7,13 +7,15 @@ On real PostgreSQL and Redis (DATABASE_URL / CELERY_BROKER_URL; `config.embedded
    VIGIL_COMPACT_SECONDS=60, sender every 10 s) and a real SMTP server (aiosmtpd). Each run
    creates a model with a reference, posts two closed hours of drifted rows, and waits for the
    FIRING email; prints each latency, the median and the worst.
-2. Evaluation cost, 100 models x 25 features, default rules: (a) one real version with 25
-   features: compaction + analysis of one new hour (1,000 rows), then the alerts evaluation of
-   that version (the health conditions read included, called as the pipeline's task calls it),
-   medians of 5 such cycles; (b) the state machine and outbox for 100 models x 25 features on one
-   new window of conditions. Seconds per cycle = 100 x (a's evaluation) and its share of 100 x
-   (a's compaction + analysis). ``--history-days 8`` puts 8 days of hourly windows behind the
-   measured ones, as in a steady state (the learned bands are drawn from them).
+2. Evaluation cost, 100 models x 25 features, default rules: (a) ``--batch`` (11) real versions
+   with 25 features: compaction + analysis of one new hour each (1,000 rows), then the alerts
+   evaluation (the health conditions read included) of ten of them together, as the pipeline's
+   task evaluates the chunk one analysis task analysed, and of the eleventh alone (as a task per
+   version did), medians of 5 such cycles; (b) the state machine and outbox for 100 models x 25
+   features on one new window of conditions. Seconds per cycle = 100 x (a's evaluation per
+   version in the batch) and its share of 100 x (a's compaction + analysis per version).
+   ``--history-days 8`` puts 8 days of hourly windows behind the measured ones, as in a steady
+   state (the learned bands are drawn from them).
 """
 
 import argparse
@@ -127,41 +129,52 @@ def latency(runs: int, sink) -> list[float]:
     return out
 
 
-def evaluation_cost(n_models: int, history_days: int = 0) -> dict:
+def evaluation_cost(n_models: int, history_days: int = 0, batch: int = 10) -> dict:
     from alerts.conditions import Condition
-    from alerts.services.evaluate import alerts_evaluate
+    from alerts.services.evaluate import alerts_evaluate, alerts_evaluate_many
     from monitoring.services.analysis import version_analyse
     from monitoring.services.compaction import sketches_compact_all
     from monitoring.services.ingest import predictions_ingest
 
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    version = make_version(f"bench-cost-{uuid.uuid4().hex[:6]}", "bench@example.com")
-    predictions_ingest(model=version.model, rows=rows(hour - timedelta(hours=3 + CYCLES), 2000, 2, 0.0, seed=7))
-    if history_days:
-        # A steady state: days of hourly windows behind the new ones (each judged window's learned
-        # bands are drawn from 8 days of hours), 150 rows an hour so every hour is judged.
-        older = hour - timedelta(hours=3 + CYCLES, days=history_days)
-        for day in range(history_days):
-            predictions_ingest(model=version.model, rows=rows(older + timedelta(days=day), 150 * 24, 24, 0.0,
-                                                              seed=100 + day))
+    # ``batch`` real versions: the first is evaluated alone each cycle (as one version per task
+    # was), the others together, as the pipeline evaluates the chunk one analysis task analysed.
+    versions = [make_version(f"bench-cost-{uuid.uuid4().hex[:6]}", "bench@example.com") for _ in range(batch)]
+    for v, version in enumerate(versions):
+        predictions_ingest(model=version.model, rows=rows(hour - timedelta(hours=3 + CYCLES), 2000, 2, 0.0,
+                                                          seed=7 + 1000 * v))
+        if history_days:
+            # A steady state: days of hourly windows behind the new ones (each judged window's learned
+            # bands are drawn from 8 days of hours), 150 rows an hour so every hour is judged.
+            older = hour - timedelta(hours=3 + CYCLES, days=history_days)
+            for day in range(history_days):
+                predictions_ingest(model=version.model, rows=rows(older + timedelta(days=day), 150 * 24, 24, 0.0,
+                                                                  seed=100 + day + 1000 * v))
     sketches_compact_all()
-    version_analyse(version_id=version.id)
-    alerts_evaluate(version_id=version.id)
-    analyses, evaluations = [], []
+    for version in versions:
+        version_analyse(version_id=version.id)
+    alerts_evaluate_many(version_ids=[v.id for v in versions])
+    analyses, alone, together = [], [], []
     for k in range(CYCLES):
         # Cycles back to back (they run VIGIL_COMPACT_SECONDS apart in production): the evaluation
         # re-reads exactly the windows analysed since its last read, whatever the time between.
-        predictions_ingest(model=version.model, rows=rows(hour - timedelta(hours=CYCLES - k), 1000, 1, 0.0, seed=8 + k))
+        for v, version in enumerate(versions):
+            predictions_ingest(model=version.model, rows=rows(hour - timedelta(hours=CYCLES - k), 1000, 1, 0.0,
+                                                              seed=8 + k + 1000 * v))
         t = time.perf_counter()
         sketches_compact_all()
-        version_analyse(version_id=version.id)
-        analyses.append(time.perf_counter() - t)
+        for version in versions:
+            version_analyse(version_id=version.id)
+        analyses.append((time.perf_counter() - t) / batch)
         t = time.perf_counter()
-        alerts_evaluate(version_id=version.id, after_analysis=True)  # as the pipeline's task calls it
-        evaluations.append(time.perf_counter() - t)
-    analysis, evaluation = statistics.median(analyses), statistics.median(evaluations)
+        alerts_evaluate(version_id=versions[0].id, after_analysis=True)  # as a task per version would
+        alone.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        alerts_evaluate_many(version_ids=[v.id for v in versions[1:]], after_analysis=True)  # the pipeline's task
+        together.append((time.perf_counter() - t) / (batch - 1))
+    analysis, evaluation = statistics.median(analyses), statistics.median(together)
     t = time.perf_counter()
-    alerts_evaluate(version_id=version.id)  # nothing analysed since: skipped after one query
+    alerts_evaluate(version_id=versions[0].id)  # nothing analysed since: skipped after one query
     idle = time.perf_counter() - t
 
     # The state machine and outbox alone, 100 models x 25 features, one new window, a third drifting.
@@ -186,8 +199,8 @@ def evaluation_cost(n_models: int, history_days: int = 0) -> dict:
     for k, v in enumerate(versions):
         alerts_evaluate(version_id=v.id, now=hour, conditions=window(k, start))
     state_machine = time.perf_counter() - t
-    return {"analysis_one": analysis, "evaluation_one": evaluation, "state_machine_100": state_machine,
-            "idle_one": idle}
+    return {"analysis_one": analysis, "evaluation_one": evaluation, "evaluation_alone": statistics.median(alone),
+            "state_machine_100": state_machine, "idle_one": idle}
 
 
 def main() -> None:
@@ -197,6 +210,8 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--cycles", type=int, default=CYCLES, help="cycles measured (their medians are shown)")
+    parser.add_argument("--batch", type=int, default=11,
+                        help="real versions: one evaluated alone, the rest together (the analysis chunk is 10)")
     parser.add_argument("--history-days", type=int, default=0,
                         help="days of hourly history behind the measured cycles (0: a few hours)")
     args = parser.parse_args()
@@ -222,15 +237,17 @@ def main() -> None:
             if found:
                 print(f"latency drifted batch -> FIRING email: median {statistics.median(found):.1f} s, "
                       f"worst {max(found):.1f} s over {len(found)} runs", flush=True)
-        cost = evaluation_cost(args.models, args.history_days)
+        cost = evaluation_cost(args.models, args.history_days, args.batch)
         per_cycle = args.models * cost["evaluation_one"]
         analysis_cycle = args.models * cost["analysis_one"]
-        print(f"one 25-feature version: compaction+analysis of a new hour {cost['analysis_one']:.3f} s, "
-              f"alerts evaluation (conditions read included) {cost['evaluation_one']:.4f} s (medians of {CYCLES} "
-              f"cycles, {args.history_days} days of history); with nothing analysed since the last evaluation "
-              f"{cost['idle_one']:.4f} s")
+        print(f"25-feature versions: compaction+analysis of a new hour {cost['analysis_one']:.3f} s per version; "
+              f"alerts evaluation (conditions read included) {cost['evaluation_one']:.4f} s per version in a batch of "
+              f"{args.batch - 1} (the pipeline's task per analysis chunk), {cost['evaluation_alone']:.4f} s for a "
+              f"version alone (medians of {CYCLES} cycles, {args.history_days} days of history); with nothing "
+              f"analysed since the last evaluation {cost['idle_one']:.4f} s")
         print(f"{args.models} models x {N_FEATURES} features: evaluation {per_cycle:.2f} s per cycle, "
-              f"{100 * per_cycle / analysis_cycle:.1f}% of the compaction+analysis cycle ({analysis_cycle:.1f} s); "
+              f"{100 * per_cycle / analysis_cycle:.1f}% of the compaction+analysis cycle ({analysis_cycle:.1f} s) "
+              f"[one version per evaluation: {100 * cost['evaluation_alone'] / cost['analysis_one']:.1f}%]; "
               f"state machine + outbox alone {cost['state_machine_100']:.2f} s")
     finally:
         controller.stop()

@@ -31,27 +31,47 @@ def compact_sketches_task() -> int:
         # again is idempotent (the re-fold holds a per-version lock; a second one skips).
         build_reference_profile_task.delay(version_id, True)
     merged = sketches_compact_all()
-    for version_id in versions_dirty():
-        analyse_version_task.delay(version_id)
+    dirty = versions_dirty()
+    for lo in range(0, len(dirty), ANALYSIS_CHUNK):
+        analyse_version_task.delay(dirty[lo : lo + ANALYSIS_CHUNK])
     return merged
 
 
+# Versions per analysis task: the chunks still spread over the engine workers, and what reacts to
+# the analysis (the alerts evaluation) runs once per chunk, its fixed cost per round trip shared.
+ANALYSIS_CHUNK = 10
 # Sent by name: apps built on monitoring (alerts) react to new analysis without monitoring importing them.
 AFTER_ANALYSIS = {"alerts": "alerts.tasks.evaluate_alerts_task"}
 
 
 @shared_task(**RETRY)
-def analyse_version_task(version_id: int) -> int:
-    analysed = version_analyse(version_id=version_id)
-    if analysed:
-        for app_label, name in AFTER_ANALYSIS.items():
-            if apps.is_installed(app_label):
-                task = current_app.tasks.get(name)
-                if task is not None:
-                    task.delay(version_id)
-                else:
-                    current_app.send_task(name, args=[version_id])
-    return analysed
+def analyse_version_task(version_ids: int | list[int]) -> int:
+    """Analyse the changed windows of one version or of a chunk of them, then tell the apps built
+    on monitoring which versions have new results: one task for the chunk. Returns the windows
+    analysed."""
+    ids = [version_ids] if isinstance(version_ids, int) else list(version_ids)
+    windows, analysed = 0, []
+    try:
+        for version_id in ids:
+            if found := version_analyse(version_id=version_id):
+                windows += found
+                analysed.append(version_id)
+    finally:
+        # Even when a later version failed (the task is retried, and finds these clean): what
+        # committed is announced now, not at the next sweep.
+        if analysed:
+            _after_analysis(analysed)
+    return windows
+
+
+def _after_analysis(version_ids: list[int]) -> None:
+    for app_label, name in AFTER_ANALYSIS.items():
+        if apps.is_installed(app_label):
+            task = current_app.tasks.get(name)
+            if task is not None:
+                task.delay(version_ids)
+            else:
+                current_app.send_task(name, args=[version_ids])
 
 
 @shared_task(**RETRY)

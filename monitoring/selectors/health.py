@@ -41,15 +41,20 @@ SPIKE_MIN_ROWS = 30  # an hour needs this many rows before its rate can be "the 
 # One query whatever is cached: payloads come back only for results not parsed before (the
 # cached (id, computed_at) pairs of these versions are passed in), so the number of queries
 # never depends on what an earlier request happened to parse.
+# A row the process has parsed, unchanged since (computed_at not past the newest this process saw
+# of the version and granularity: the analysis sets it strictly increasing per version), comes
+# without its payload. The cached ids and one mark per (version, granularity) are the parameters:
+# the (id, computed_at) pairs were, and adapting hundreds of timestamps cost more than the query.
 WINDOWS_SQL = """
-SELECT id, computed_at, version_id, window_start, granularity,
-       CASE WHEN (id, computed_at) IN (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]))
-            THEN NULL ELSE payload::text END
-  FROM monitoring_analysis_result
+SELECT r.id, r.computed_at, r.version_id, r.window_start, r.granularity,
+       CASE WHEN r.computed_at <= mark.at AND r.id = ANY(%s::bigint[]) THEN NULL ELSE r.payload::text END
+  FROM monitoring_analysis_result r
   JOIN unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS span(granularity, lo, hi)
- USING (granularity)
- WHERE version_id = ANY(%s) AND segment = %s AND window_start >= span.lo AND window_start < span.hi
- ORDER BY version_id, window_start
+    ON span.granularity = r.granularity
+  LEFT JOIN unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS mark(version_id, granularity, at)
+    ON mark.version_id = r.version_id AND mark.granularity = r.granularity
+ WHERE r.version_id = ANY(%s) AND r.segment = %s AND r.window_start >= span.lo AND r.window_start < span.hi
+ ORDER BY r.version_id, r.window_start
 """
 
 # Findings judged outside monitoring (staleness, by the model lifecycle): apps built on monitoring
@@ -94,14 +99,20 @@ def stored_spans(
     granularity then version, oldest first. One query: an hourly evaluation reads its hours and the
     days its context comes from in one round trip."""
     out: dict[str, dict[int, list[WindowStats]]] = {g: {vid: [] for vid in version_ids} for g in spans}
+    known: list[int] = []
+    marks: list[tuple[int, str, datetime]] = []
     with _LOCK:
-        known = [(rid, at) for g in spans for vid in version_ids
-                 for rid, at in _BY_VERSION.get((vid, g, segment), {}).items()]
+        for g in spans:
+            for vid in version_ids:
+                seen = _BY_VERSION.get((vid, g, segment))
+                if seen:
+                    known += seen
+                    marks.append((vid, g, max(seen.values())))
     grains = list(spans)
     with connection.cursor() as cur:
-        cur.execute(WINDOWS_SQL, [[k[0] for k in known], [k[1] for k in known], grains,
-                                  [spans[g][0] for g in grains], [spans[g][1] for g in grains], list(version_ids),
-                                  segment])
+        cur.execute(WINDOWS_SQL, [known, grains, [spans[g][0] for g in grains], [spans[g][1] for g in grains],
+                                  [m[0] for m in marks], [m[1] for m in marks], [m[2] for m in marks],
+                                  list(version_ids), segment])
         rows = cur.fetchall()
     mine: dict[int, WindowStats] = {}
     with _LOCK:
@@ -114,12 +125,18 @@ def stored_spans(
         if len(_CACHE) > _CACHE_MAX:  # rare: start afresh rather than track evictions per version
             _CACHE.clear()
             _BY_VERSION.clear()
-    lost = [row[0] for row in rows if row[0] not in mine]  # dropped from the cache meanwhile
+    # Dropped from the cache meanwhile, or re-analysed before a read of other windows raised the
+    # mark past it (so it came without a payload and the cache holds an older one).
+    lost = [row[0] for row in rows if row[0] not in mine]
     if lost:
         with connection.cursor() as cur:
-            cur.execute("SELECT id, window_start, granularity, payload::text FROM monitoring_analysis_result"
-                        " WHERE id = ANY(%s)", [lost])
-            mine.update({rid: window_stats(ws, g, orjson.loads(text)) for rid, ws, g, text in cur.fetchall()})
+            cur.execute("SELECT id, computed_at, version_id, window_start, granularity, payload::text"
+                        " FROM monitoring_analysis_result WHERE id = ANY(%s)", [lost])
+            fetched = cur.fetchall()
+        with _LOCK:
+            for rid, changed, vid, ws, g, text in fetched:
+                mine[rid] = _CACHE[(rid, changed)] = window_stats(ws, g, orjson.loads(text))
+                _BY_VERSION.setdefault((vid, g, segment), {})[rid] = changed
     for rid, _, vid, _, g, _ in rows:
         if rid in mine:
             out[g][vid].append(mine[rid])
@@ -249,6 +266,34 @@ def window_conditions(
     windows = read[granularity][version.pk]
     days = windows if granularity == "day" else read["day"][version.pk]
     return _conditions(version, windows, days, granularity, start, end, now)
+
+
+def windows_conditions_many(
+    *, requests: Sequence[tuple[ModelVersion, str, datetime, datetime]], now: datetime, segment: str = "",
+) -> list[list[WindowCondition]]:
+    """window_conditions for several (version, granularity, start, end) at once, in order: one read
+    of the stored windows for them all (the alerts evaluation of every version a compaction cycle
+    analysed), each then judged exactly as window_conditions judges it."""
+    if not requests:
+        return []
+    spans: dict[str, tuple[datetime, datetime]] = {}
+
+    def cover(g: str, lo: datetime, hi: datetime) -> None:
+        spans[g] = (min(lo, spans[g][0]), max(hi, spans[g][1])) if g in spans else (lo, hi)
+
+    context = (now - HISTORY["day"] - timedelta(days=VERDICT_DAYS), now)
+    for _, g, start, end in requests:
+        cover(g, start - HISTORY[g], end)
+        if g != "day":
+            cover("day", *context)
+    read = stored_spans(version_ids=sorted({v.pk for v, *_ in requests}), spans=spans, segment=segment)
+    out = []
+    for version, g, start, end in requests:
+        lo = start - HISTORY[g]
+        windows = [w for w in read[g][version.pk] if lo <= w.start < end]
+        days = windows if g == "day" else [d for d in read["day"][version.pk] if context[0] <= d.start < context[1]]
+        out.append(_conditions(version, windows, days, g, start, end, now))
+    return out
 
 
 def health_and_conditions(
