@@ -3,7 +3,10 @@
 - covariate shift in exactly two features (income, credit_score) from day ``SHIFT_DAY``;
 - concept shift in the last ``CONCEPT_DAYS`` days: the true default relation changes, so
   accuracy drops while the inputs stay as they were since the covariate shift;
-- an upstream bug on day ``NULL_DAY``: employment_years is null for ~40% of that day's rows;
+- an upstream bug ``NULL_DAYS_BEFORE_LAST`` days before the scenario's last day (``null_day(days)``:
+  day 27 of 30): employment_years is null for ~40% of that day's rows. Close to the end on purpose:
+  the daily window after it closed clean before the seed's end, so the alert it fired has resolved,
+  and both inside the demo rule's lookback, so the demo users were told of both;
 - labels (defaulted or not) arrive 2-5 days after the decision; later ones are not sent yet;
 - a shadow version ``SHADOW_VERSION``, retrained on data that follows the changed relation,
   predicts the same requests as production for the last ``SHADOW_DAYS`` days without serving
@@ -32,7 +35,9 @@ VERSION = "2026.1"
 SHIFT_DAY = 20
 SHIFTED = ("income", "credit_score")
 CONCEPT_DAYS = 7
-NULL_DAY = 12
+# The last day (today) is still open: the bug's day is the one before yesterday, so the clean day
+# that resolves its alert (yesterday) has closed whatever the hour the seed runs.
+NULL_DAYS_BEFORE_LAST = 2
 NULL_FEATURE = "employment_years"
 NULL_SHARE = 0.4
 LABEL_DELAY_DAYS = (2.0, 5.0)
@@ -53,6 +58,11 @@ SCHEMA = [
     {"name": "region", "type": "categorical", "display_name": "Region", "unit": "", "categories": REGIONS, "nullable": False},
     {"name": "has_car", "type": "boolean", "display_name": "Owns a car", "unit": "", "nullable": False},
 ]  # fmt: skip
+
+
+def null_day(days: int) -> int:
+    """The scenario day (counted from 0) of the employment_years null bug."""
+    return days - 1 - NULL_DAYS_BEFORE_LAST
 
 
 def applicants(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -120,8 +130,8 @@ def train_shadow(*, n_train: int, seed: int):
 class LoanStream:
     """Loan applications and their outcomes on any day of the scenario, counted from ``start``.
 
-    Days past the scenario's last one are like its last day: with the default 30 days, shifted
-    inputs, the changed default relation, no null bug, the shadow version logging next to production.
+    Days past the scenario's last one are like its last day: shifted inputs, the changed default
+    relation, no null bug, the shadow version logging next to production.
     """
 
     model: object
@@ -143,7 +153,7 @@ class LoanStream:
         shifted = day >= SHIFT_DAY
         served.loc[shifted, "income"] = np.round(served.loc[shifted, "income"] * 0.72, -1)
         served.loc[shifted, "credit_score"] = np.clip(served.loc[shifted, "credit_score"] - 55, 300, 850)
-        broken = (day == NULL_DAY) & (rng.uniform(size=n) < NULL_SHARE)
+        broken = (day == null_day(self.days)) & (rng.uniform(size=n) < NULL_SHARE)
         served.loc[broken, NULL_FEATURE] = np.nan
 
         score = np.round(self.model.predict_proba(model_inputs(served, SCHEMA))[:, 1], 6)
@@ -222,7 +232,7 @@ def build(*, now: pd.Timestamp, days: int, scale: float, seed: int = 42) -> Demo
                 "scale": scale,
                 "covariate_shift": {"from_day": SHIFT_DAY, "features": list(SHIFTED)},
                 "concept_shift_last_days": CONCEPT_DAYS,
-                "null_day": NULL_DAY,
+                "null_day": null_day(days),
                 "null_feature": NULL_FEATURE,
                 "label_delay_days": list(LABEL_DELAY_DAYS),
             },

@@ -77,8 +77,9 @@ def test_seed_demo_stores_the_scenario(live_server, capsys):
     assert all(abs(v) < 0.2 for k, v in shifts.items() if k not in ("income", "credit_score")), shifts
 
     null_share = loans["employment_years"].isna().groupby(loans["day"]).mean()
-    assert 0.25 < null_share[12] < 0.55
-    assert null_share.drop(12).max() == 0
+    assert version.metadata["scenario"]["null_day"] == 27  # the day before yesterday
+    assert 0.25 < null_share[27] < 0.55
+    assert null_share.drop(27).max() == 0
 
     labels = pd.DataFrame(Label.objects.filter(model__slug="loan-default").values("request_id", "value", "timestamp"))
     joined = labels.merge(loans[["request_id", "timestamp", "day"]], on="request_id", suffixes=("", "_pred"))

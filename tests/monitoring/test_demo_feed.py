@@ -44,7 +44,7 @@ def test_loan_default_stays_after_both_shifts(scenario):
     assert rows["credit_score"].mean() < reference["credit_score"].mean() - 35
     assert rows["income"].median() < 0.8 * reference["income"].median()
     assert abs(rows["loan_amount"].median() / reference["loan_amount"].median() - 1) < 0.1
-    assert rows["employment_years"].notna().all()  # the null bug was one day in the past
+    assert rows["employment_years"].notna().all()  # the null bug was one day before the seed ended
 
     # Concept shift continues: production's decisions are as wrong as in the seed's last week,
     # and the shadow version (retrained after the shift) logs every request and is better.

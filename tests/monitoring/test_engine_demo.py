@@ -62,7 +62,7 @@ def test_demo_scenario_through_the_api(client_with, demo):
         expected = sorted(loan.SHIFTED) if d >= loan.SHIFT_DAY else []
         assert drifted == expected, (d, drifted)
         nulls = {f["name"]: f["null_rate"] for f in body["quality"]["features"]}
-        if d == loan.NULL_DAY:
+        if d == loan.null_day(DAYS):
             assert nulls[loan.NULL_FEATURE] > 0.3
         else:
             assert nulls[loan.NULL_FEATURE] == 0

@@ -93,7 +93,7 @@ def test_demo_verdicts_now(demo):
 def test_demo_false_alarms_before_and_after(demo):
     """Day by day (at noon), the findings of each model under the old rule and the new verdict.
     True problems in the demo: loan-default's income and credit_score drift from day 20, its
-    concept shift over the last 7 days and its employment_years nulls on day 12; nothing else."""
+    concept shift over the last 7 days and its employment_years nulls on day 27; nothing else."""
     start = NOW - pd.Timedelta(days=DAYS - 1)
     counts = {slug: {"before": 0, "after": 0, "before_days": 0, "after_days": 0} for slug in demo}
     truth = {"income", "credit_score", "employment_years"}

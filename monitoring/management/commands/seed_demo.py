@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from client import VigilClient, VigilError
 from core import roles
@@ -33,7 +34,8 @@ DEMO_USERS = (
 # Daily rules an admin would add for loan-default (the defaults watch hour windows, too thin for
 # labels at demo traffic). Labels come 2-5 days late, so a rule on realised performance only ever
 # judges windows that ended days ago: its lookback is a week, or it could never notify. Windows
-# older than a rule's lookback (the day-12 null spike) are history on the alert page, not mail.
+# older than a rule's lookback are history on the alert page, not mail; the quality rule's three
+# days hold the null spike (the day before yesterday) and the clean day that resolved it.
 # A day of 500 labels is a noisy judge: two clean days, not one, resolve a performance alert.
 DEMO_ALERT_RULES = {
     "loan-default": [
@@ -44,9 +46,16 @@ DEMO_ALERT_RULES = {
          "for_windows": 1, "keep_firing_for": 2, "severity": "critical", "recipients": ["subscribers"],
          "lookback_hours": 168},
         {"name": "Data quality (daily)", "kind": "quality", "granularity": "day", "threshold": "learned",
-         "for_windows": 1, "severity": "warning", "recipients": ["subscribers"]},
+         "for_windows": 1, "severity": "warning", "recipients": ["subscribers"], "lookback_hours": 72},
     ],
 }
+# The rule kinds the seed first evaluates as of the hour after the null spike's day closed, as a
+# running Vigil saw it then: its FIRING mailed then, the RESOLVED at the seed's end. The rules on
+# realised performance are made after that replay: it would judge their windows with labels that
+# came later, and their cursors would then pass windows it could not judge yet, which the real-now
+# evaluation would not read again (nothing is re-analysed in between).
+REPLAYED_KINDS = {"quality"}
+REPLAY_AFTER_CLOSE = pd.Timedelta(hours=1)
 
 
 class Command(BaseCommand):
@@ -98,11 +107,28 @@ class Command(BaseCommand):
         if not no_metrics and "evaluate_alerts" in get_commands():
             # What the pipeline does after each analysis: loan-default's concept shift fires, its
             # null spike has come and gone; the demo users hear of what falls in the rules' lookback.
-            for slug in pending_slugs:
-                for rule in DEMO_ALERT_RULES.get(slug, ()):
-                    tolerate_existing(lambda r=rule, s=slug: client.create_alert_rule(s, **r))
-                call_command("evaluate_alerts", model=slug, subscribe=[name for name, *_ in DEMO_USERS])
+            for demo in scenario:
+                if demo.slug in pending_slugs:
+                    self.alerts_evaluate(client, demo.slug, replay_at=null_spike_closed(demo))
         self.stdout.write(self.style.SUCCESS(f"Demo seeded in {time.monotonic() - started:.1f}s"))
+
+    def alerts_evaluate(self, client: VigilClient, slug: str, *, replay_at: pd.Timestamp | None) -> None:
+        """The demo rules and their evaluation: as of ``replay_at`` first (the replayed kinds'
+        rules only), then at the real now."""
+        subscribe = [name for name, *_ in DEMO_USERS]
+        rules = DEMO_ALERT_RULES.get(slug, [])
+        made = []
+        # In the past for a scenario that ends now (the spike's next day has closed too) or
+        # earlier; a scenario ending later (--end ahead of the clock) has nothing to replay.
+        if replay_at is not None and replay_at < timezone.now():
+            made = [r for r in rules if r["kind"] in REPLAYED_KINDS]
+            for rule in made:
+                tolerate_existing(lambda r=rule: client.create_alert_rule(slug, **r))
+            call_command("evaluate_alerts", model=slug, subscribe=subscribe, now=replay_at.isoformat())
+        for rule in rules:
+            if rule not in made:
+                tolerate_existing(lambda r=rule: client.create_alert_rule(slug, **r))
+        call_command("evaluate_alerts", model=slug, subscribe=subscribe)
 
     def send(self, client: VigilClient, demo) -> None:
         tolerate_existing(lambda: client.create_model(demo.slug, demo.name, demo.task, demo.description))
@@ -145,6 +171,15 @@ class Command(BaseCommand):
         client.send_reference(demo.slug, shadow.version, shadow.reference)
         client.upload_artifact(demo.slug, shadow.version, shadow.artifact, format=shadow.artifact_format)
         return client.send_predictions(demo.slug, shadow.predictions)
+
+
+def null_spike_closed(demo) -> pd.Timestamp | None:
+    """The hour after the daily window of the demo's null spike closed (scenario days are UTC
+    days), or None for a demo without one."""
+    scenario = (demo.metadata or {}).get("scenario") or {}
+    if "null_day" not in scenario:
+        return None
+    return pd.Timestamp(scenario["start"]) + pd.Timedelta(days=scenario["null_day"] + 1) + REPLAY_AFTER_CLOSE
 
 
 def tolerate_existing(call) -> None:
