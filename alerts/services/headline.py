@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+WINDOW = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 BARS = "▁▂▃▄▅▆▇█"
 LABELS = {
     "drift": "drift", "prediction_drift": "prediction drift", "multivariate_drift": "multivariate drift",
@@ -54,6 +57,17 @@ def _against(alert, rule) -> str:
     return _relation(alert, rule) or " (past the health verdict's threshold)"
 
 
+def trouble_began(alert, rule) -> datetime | None:
+    """When the trouble began: an alert fires at the close of its ``for_windows``-th breaching
+    window (``started_at``), so at the start of the first of them (a daily window of 6 Dec fires at
+    midnight on the 7th, and the subject says "since 6 Dec")."""
+    if alert.started_at is None:
+        return None
+    if rule is None or getattr(rule, "granularity", None) not in WINDOW:
+        return alert.started_at
+    return alert.started_at - max(int(rule.for_windows or 1), 1) * WINDOW[rule.granularity]
+
+
 def headline(alert, rule) -> str:
     """``accuracy 0.62 < 0.78 since 23 Nov`` (the subject's tail)."""
     what = alert.metric or LABELS.get(alert.kind, alert.kind)
@@ -61,7 +75,7 @@ def headline(alert, rule) -> str:
         what = f"{LABELS[alert.kind]} {alert.metric or 'score'} of {', '.join(alert.features)}"
     if alert.segment:
         what = f"{what} in segment {alert.segment}"
-    since = f" since {alert.started_at:%-d %b}" if alert.started_at else ""
+    since = f" since {began:%-d %b}" if (began := trouble_began(alert, rule)) else ""
     return f"{what} {_num(alert.value)}{_relation(alert, rule)}{since}"
 
 

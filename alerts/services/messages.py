@@ -9,7 +9,7 @@ from monitoring.models import ModelVersion
 
 from ..models import Alert, AlertWindow, State
 from ..models.rules import SEVERITY_RANK
-from .headline import LABELS, bar_heights, comparison, headline, sparkline
+from .headline import LABELS, bar_heights, comparison, headline, sparkline, trouble_began
 from .links import absolute, feedback_links
 
 VERBS = {"firing": "FIRING", "resolved": "RESOLVED", "worse": "WORSE", "flapping": "FLAPPING",
@@ -43,7 +43,7 @@ def message_context(*, model, kind: str, alerts: list[Alert], recipient: str) ->
     alerts = sorted(alerts, key=lambda a: (-SEVERITY_RANK[a.severity], a.kind, a.features))
     lead = alerts[0]
     severity = lead.severity
-    started = min((a.started_at for a in alerts if a.started_at), default=None)
+    started = min((b for a in alerts if (b := trouble_began(a, a.rule))), default=None)
     others = (Alert.objects.filter(model=model, state=State.FIRING).exclude(pk__in=[a.pk for a in alerts])
               .select_related("rule")[:10])
     changes = []

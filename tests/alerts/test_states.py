@@ -63,3 +63,21 @@ def test_snooze_until_worse_follows_the_direction_of_the_threshold():
     alert = Alert(state=State.FIRING, snoozed_value=0.3)
     assert alert.worse_than_snooze(0.35, ">") and not alert.worse_than_snooze(0.25, ">")
     assert alert.worse_than_snooze(0.25, "<") and not alert.worse_than_snooze(0.35, "<")
+
+
+def test_the_subject_dates_the_trouble_from_its_first_breaching_window():
+    from datetime import UTC, datetime
+
+    from alerts.models import Alert, AlertRule
+    from alerts.services.headline import headline
+
+    midnight = datetime(2026, 12, 7, tzinfo=UTC)
+    alert = Alert(kind="performance", metric="accuracy", value=0.62, expected=[0.78, 0.9], started_at=midnight)
+    # A daily window of 6 Dec fires at its close, midnight on the 7th: the trouble began on the 6th.
+    daily = AlertRule(kind="performance", granularity="day", for_windows=1, threshold="learned")
+    assert headline(alert, daily) == "accuracy 0.62 < 0.78 since 6 Dec"
+    # Two hourly windows: fired at 00:00 on the 7th, the first breaching hour began at 22:00 on the 6th.
+    hourly = AlertRule(kind="performance", granularity="hour", for_windows=2, threshold="learned")
+    assert headline(alert, hourly).endswith("since 6 Dec")
+    assert headline(Alert(kind="performance", metric="accuracy", value=0.62, expected=[0.78, 0.9],
+                          started_at=midnight.replace(hour=5)), hourly).endswith("since 7 Dec")
