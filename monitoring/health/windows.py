@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitoring.engine.stats.baselines import auc_interval, mean_interval, phase_band, seasonal_band, wilson
+from monitoring.engine.stats.baselines import (
+    Z_WINDOW,
+    auc_interval,
+    mean_interval,
+    phase_band,
+    seasonal_band,
+    wilson,
+)
 from monitoring.health.findings import WindowCondition
 from monitoring.health.rules import LOWER_IS_BETTER, QUALITY_RATE
 
@@ -169,16 +176,16 @@ def performance_band(metric: str, ref: float, w: WindowStats, value_n: int) -> t
         if metric == "mae" and "rmse" in w.metrics:
             sd = max(w.metrics["rmse"] ** 2 - w.metrics["mae"] ** 2, 0.0) ** 0.5
             interval = mean_interval(w.metrics["mae"], sd, value_n)
-            noise = mean_interval(ref, sd, value_n)
+            noise = mean_interval(ref, sd, value_n, z=Z_WINDOW)
         high = max(ref * (1 + effect), noise[1] if noise else 0.0)
         return (0.0, high), interval
     if metric in ("accuracy", "macro_f1", "ndcg"):
-        noise = wilson(ref * value_n, value_n)
+        noise = wilson(ref * value_n, value_n, z=Z_WINDOW)
         if metric == "accuracy" and w.correct is not None and w.labelled:
             interval = wilson(w.correct, w.labelled)
     elif metric == "roc_auc" and w.confusion and len(w.confusion) == 2:
         (tn, fp), (fn, tp) = w.confusion
-        noise = auc_interval(ref, fn + tp, tn + fp)
+        noise = auc_interval(ref, fn + tp, tn + fp, z=Z_WINDOW)
         interval = auc_interval(w.metrics.get("roc_auc", ref), fn + tp, tn + fp)
     else:
         noise = None
@@ -341,7 +348,7 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
             # narrower than what sampling alone gives at this window's size (Wilson, per slate
             # for ranking metrics, which are means over slates).
             n_eff = w.slates if metric in RANKING_METRICS else w.labelled
-            noise = wilson(median * n_eff, n_eff) if metric not in LOWER_IS_BETTER and 0 <= median <= 1 else None
+            noise = wilson(median * n_eff, n_eff, z=Z_WINDOW) if metric not in LOWER_IS_BETTER and 0 <= median <= 1 else None
             if noise is not None:
                 low, high = min(low, noise[0]), max(high, noise[1])
             breached = value > high if metric in LOWER_IS_BETTER else value < low
@@ -368,7 +375,7 @@ def performance_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: 
             # estimate like a proportion: below the estimate's Wilson band at that n, and by at
             # least DISAGREEMENT, the two disagree.
             lo, hi = wilson(w.correct, w.labelled) or (0.0, 1.0)
-            band_lo, band_hi = wilson(estimated * w.labelled, w.labelled) or (0.0, 1.0)
+            band_lo, band_hi = wilson(estimated * w.labelled, w.labelled, z=Z_WINDOW) or (0.0, 1.0)
             disagree = realised < band_lo and estimated - realised >= DISAGREEMENT
             out.append(_cond(w, "concept_drift", metric="accuracy", value=realised,
                              expected=(min(band_lo, estimated - DISAGREEMENT), band_hi), breached=disagree,

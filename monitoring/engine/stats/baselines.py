@@ -16,6 +16,10 @@ import numpy as np
 from monitoring.engine.stats.quality import MAD_TO_SD
 
 Z95 = 1.959963984540054
+# How far a window's value may sit from what no change would give before it is a finding: 3
+# standard errors, as NannyML's thresholds (one-sided 0.13% a window). A monitor judges 24 hourly
+# windows a day per metric, and 95% bands (2.5% a window) raised a false alarm most days.
+Z_WINDOW = 3.0
 # Band half-width in robust standard deviations (MAD * 1.4826): 4 keeps a normal series'
 # false-alarm rate per window under 1 in 10,000 while a real step stands out.
 K_MAD = 4.0
