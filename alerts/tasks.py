@@ -1,5 +1,5 @@
 """Celery tasks of the alerts app: thin, by id. ``evaluate_alerts_task`` is sent by name by the
-monitoring pipeline after a version's analysis, so monitoring never imports alerts."""
+monitoring pipeline with the versions an analysis task analysed, so monitoring never imports alerts."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
