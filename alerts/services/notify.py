@@ -123,6 +123,14 @@ def notifications_write(*, model, kind: str, alerts: list[Alert], now: datetime)
                     .order_by("-send_after").values_list("send_after", flat=True).first())
             if last is not None:
                 send_after = max(now, last + WARNING_INTERVAL)
+        if kind == NotificationKind.RESOLVED:
+            # Never before the FIRING it answers: a throttled warning still waiting would otherwise
+            # reach the reader after the news that it is over.
+            waiting = (Notification.objects.filter(channel=channel, recipient=recipient, kind=NotificationKind.FIRING,
+                                                   status=Status.PENDING, alerts__in=group)
+                       .order_by("-send_after").values_list("send_after", flat=True).first())
+            if waiting is not None:
+                send_after = max(send_after, waiting)
         notification = Notification(model=model, kind=kind, channel=channel, recipient=recipient,
                                     severity=severity, send_after=send_after)
         _fill(notification, model=model, kind=kind, alerts=group, channel=channel, recipient=recipient)

@@ -42,6 +42,7 @@ JUDGED = {
     "ranking": ("ndcg",),
 }
 PSI_FLOOR = 0.05
+VOLUME_SHARE = 0.5  # the smallest relative change of a window's row count that is a volume finding
 # Realised accuracy this far below the label-free estimate (beyond noise) is the concept-shift
 # signature; smaller gaps are within what calibration error alone explains.
 DISAGREEMENT = 0.03  # a learned drift band is never narrower than the minimum drift effect
@@ -255,13 +256,16 @@ def input_conditions(w: WindowStats, history: Sequence[WindowStats], ctx: Contex
                          detail={"reason": "window still open"}))
     else:
         band = phases.band(lambda h: float(h.rows), 0)
-        # Counts vary at least like a Poisson variable: never narrower than 4 sqrt(expected).
+        # Counts vary at least like a Poisson variable: never narrower than 4 sqrt(expected); and
+        # never narrower than half the expected count, whatever a few same-hour values say (a new
+        # version's band comes from three to five of them): a volume anomaly worth a warning is a
+        # collapse or a surge, not an hour 10% busier than the last Mondays.
         if band is None:
             out.append(_cond(w, "volume", metric="rows", value=float(w.rows), judged=False,
                              detail={"reason": "not enough history for a learned band"}))
         else:
             median, low, high, basis = band
-            half = max(4 * median**0.5, 10.0)
+            half = max(4 * median**0.5, 10.0, VOLUME_SHARE * median)
             low, high = max(min(low, median - half), 0.0), max(high, median + half)
             out.append(_cond(w, "volume", metric="rows", value=float(w.rows), expected=(low, high),
                              breached=not low <= w.rows <= high, detail={"basis": f"learned from {basis}"}))

@@ -47,6 +47,26 @@ def test_warnings_first_at_once_then_batched_per_model_critical_at_once():
     assert len(mail.outbox) == 3
 
 
+def test_a_resolution_never_overtakes_its_throttled_firing():
+    version = make_model()
+    AlertRule.objects.filter(model=version.model, kind="drift").update(for_windows=1)
+    alerts_evaluate(version_id=version.id, now=NOW, conditions=hours("drift", "x", feature="age"))
+    waiting = Notification.objects.get(kind="firing")
+    # Held back behind earlier warnings to the same reader (the per-model throttle, or an evaluation
+    # as of a past time replayed after live messages went out).
+    waiting.send_after = NOW + 3 * HOUR
+    waiting.save(update_fields=["send_after"])
+    # Age recovers before its warning went out: the RESOLVED waits for the FIRING and follows it.
+    t = NOW + HOUR
+    alerts_evaluate(version_id=version.id, now=t, conditions=hours("drift", ".", feature="age", end=t))
+    assert Alert.objects.get().state == "resolved"
+    resolved = Notification.objects.get(kind="resolved")
+    assert resolved.send_after == waiting.send_after
+    assert outbox_send_due(now=t) == 0
+    assert outbox_send_due(now=NOW + 3 * HOUR) == 2
+    assert [("RESOLVED" in m.subject) for m in mail.outbox] == [False, True]
+
+
 def test_a_warning_alone_goes_at_once():
     version = make_model()
     AlertRule.objects.filter(model=version.model, kind="drift").update(for_windows=1)
