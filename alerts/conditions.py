@@ -1,6 +1,6 @@
 """What a rule reads: the health issue's per-window conditions, and how a rule judges one.
 
-The conditions come from ``monitoring.selectors.health.window_conditions`` (the health
+The conditions come from ``monitoring.selectors.health.windows_conditions_many`` (the health
 findings' per-window values, expected bands and verdicts); this module only adapts them."""
 
 from __future__ import annotations
@@ -49,20 +49,10 @@ def condition_from(found, segment: str = "") -> Condition:
     )
 
 
-def conditions_read(*, version, granularity: str, start: datetime, end: datetime, now: datetime,
-                    segment: str = "") -> list[Condition]:
-    """Every judged-or-not condition of the version's windows starting in [start, end) (of all
-    rows, or of one segment's), oldest first."""
-    from monitoring.selectors.health import window_conditions
-
-    found = window_conditions(version=version, granularity=granularity, start=start, end=end, now=now,
-                              segment=segment)
-    return sorted((_adapt(f, segment) for f in found), key=lambda c: (c.window_start, c.kind, c.feature))
-
-
 def conditions_read_many(*, requests: list[tuple], now: datetime, segment: str = "") -> list[list[Condition]]:
-    """conditions_read for several (version, granularity, start, end) at once, in order: one read
-    of the stored windows for them all."""
+    """Every judged-or-not condition of each (version, granularity, start, end) request's windows
+    starting in [start, end) (of all rows, or of one segment's), oldest first, in request order:
+    one read of the stored windows for them all."""
     from monitoring.selectors.health import windows_conditions_many
 
     found = windows_conditions_many(requests=requests, now=now, segment=segment)

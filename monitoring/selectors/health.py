@@ -258,14 +258,8 @@ def window_conditions(
 ) -> list[WindowCondition]:
     """Every condition of the version's windows starting in [start, end): one per (window,
     kind, feature or none), judged against learned bands and the reference."""
-    now = now or timezone.now()
-    spans = {granularity: (start - HISTORY[granularity], end)}
-    if granularity != "day":
-        spans["day"] = (now - HISTORY["day"] - timedelta(days=VERDICT_DAYS), now)
-    read = stored_spans(version_ids=[version.pk], spans=spans, segment=segment)
-    windows = read[granularity][version.pk]
-    days = windows if granularity == "day" else read["day"][version.pk]
-    return _conditions(version, windows, days, granularity, start, end, now)
+    return windows_conditions_many(requests=[(version, granularity, start, end)], now=now or timezone.now(),
+                                   segment=segment)[0]
 
 
 def windows_conditions_many(
