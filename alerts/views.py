@@ -12,6 +12,7 @@ from .forms import AlertFilterForm
 from .models import Alert, Feedback, Notification
 from .selectors import alert_list, notification_log, rule_list
 from .services.feedback import MIN_RATINGS, PRECISION_FLOOR, rule_precision
+from .services.headline import trouble_began
 
 PAGE_SIZE = 50
 
@@ -27,6 +28,9 @@ def alert_list_page(request):
     model = _model_or_none(filters.get("model", ""))
     found = alert_list(model=model, severity=filters.get("severity", ""), state=filters.get("state", ""))
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    for alert in page:
+        # "Since" as the subjects say it: the start of the first breaching window, not the firing.
+        alert.began = trouble_began(alert, alert.rule)
     return render(request, "alerts/list.html", {"nav": "alerts", "form": form, "page": page,
                                                 "models": MLModel.objects.order_by("slug")})
 

@@ -123,3 +123,17 @@ def test_signed_one_click_feedback_link():
     assert list(Feedback.objects.values_list("rater", "verdict")) == [("ds@example.com", "useful")]
     tampered = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
     assert client.get(reverse("alerts:feedback", args=[tampered])).status_code == 400
+
+
+def test_the_alerts_list_dates_an_alert_from_its_first_breaching_window():
+    from django.contrib.auth.models import User
+
+    version = make_model()
+    AlertRule.objects.filter(model=version.model, kind="drift").update(for_windows=2)
+    alerts_evaluate(version_id=version.id, now=NOW, conditions=hours("drift", "xx", feature="income"))
+    alert = Alert.objects.get()
+    assert alert.state == "firing" and alert.started_at == NOW  # fired at the close of the second hour
+    client = Client()
+    client.force_login(User.objects.get(email="ds@example.com"))
+    page = client.get(reverse("alerts:list")).content.decode()
+    assert f"{NOW - 2 * HOUR:%Y-%m-%d %H:%M}" in page and f"{NOW:%Y-%m-%d %H:%M}" not in page
